@@ -1,0 +1,270 @@
+"""The composition root: settings -> event log, services, API and workers. Nothing else wires."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import strawberry
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.tools import merge_types
+
+from domains.balance.policy import WelcomeBonusPolicy
+from domains.balance.projection import BALANCE_CHANNEL, BalanceProjection
+from domains.balance.queries import BalanceQueries
+from domains.balance.schema import BalanceQuery, BalanceSubscription
+from domains.balance.service import BalanceService
+from domains.payment.schema import PaymentMutation, PaymentQuery
+from domains.payment.service import (
+    PaymentService,
+    ReceiptVerifier,
+    SandboxVerifier,
+    load_coin_packs,
+)
+from domains.profile.auth import AuthenticationError, TokenVerifier
+from domains.profile.projection import ProfileProjection
+from domains.profile.queries import ProfileQueries
+from domains.profile.schema import ProfileMutation
+from domains.profile.service import ProfileService
+from eventlog.api import Context, NotAuthenticatedError, Viewer
+from eventlog.application import CHANNEL, EventLog, open_event_log
+from eventlog.database import create_log_schema, create_pool
+from eventlog.graphql_execution import BoundedExecutionContext
+from eventlog.hub import StreamHub
+from eventlog.leadership import Leadership
+from eventlog.policy import Policy, PolicyRunner
+from eventlog.projection import Projection, ProjectionRunner
+from eventlog.settings import Settings
+from eventlog.store import EventStore
+from eventlog.writer import GroupCommitWriter
+
+log = logging.getLogger("olo")
+
+Query = merge_types("Query", (BalanceQuery, PaymentQuery))
+Mutation = merge_types("Mutation", (ProfileMutation, PaymentMutation))
+Subscription = merge_types("Subscription", (BalanceSubscription,))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[lambda: ParserCache(maxsize=1000), lambda: ValidationCache(maxsize=1000)],
+        execution_context_class=BoundedExecutionContext,
+    )
+
+
+def projections() -> list[Projection]:
+    return [ProfileProjection(), BalanceProjection()]
+
+
+@dataclass
+class Olo:
+    """One process's running olo: the log, its services, and (optionally) its workers."""
+
+    settings: Settings
+    database_url: str
+    event_log: EventLog
+    pool: asyncpg.Pool
+    writer: GroupCommitWriter
+    store: EventStore
+    hub: StreamHub
+    verifier: TokenVerifier
+    services: dict[type, Any]
+    runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
+    leadership: Leadership | None = None
+    _worker_task: asyncio.Task[None] | None = None
+
+    async def authenticate(self, token: str | None) -> Viewer:
+        try:
+            identity = await self.verifier.verify_async(token)
+        except AuthenticationError as error:
+            raise NotAuthenticatedError(str(error)) from None
+        user_id = await self.services[ProfileService].register(
+            identity.uid, display_name=identity.name, email=identity.email
+        )
+        return Viewer(user_id=user_id, firebase_uid=identity.uid)
+
+    def context(self) -> Context:
+        return Context(self.services, self.hub, self.authenticate)
+
+    def start_worker(self) -> None:
+        """Follow the log with every projection and policy this process leads."""
+        leadership = Leadership(
+            self.database_url, poll_seconds=self.settings.leadership_poll_seconds
+        )
+        for runner in self.runners:
+            name = (
+                runner.projection.name
+                if isinstance(runner, ProjectionRunner)
+                else runner.policy.name
+            )
+            leadership.add(name, _follower(runner, self.hub))
+        self.leadership = leadership
+        self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
+
+    async def close(self) -> None:
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.writer.stop()
+        await self.hub.stop()
+        await self.pool.close()
+        self.event_log.close()
+
+
+def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:
+    async def follow() -> None:
+        await runner.follow(hub.wakeup(CHANNEL))
+
+    return follow
+
+
+async def start(
+    settings: Settings, database_url: str, *, verifier: ReceiptVerifier | None = None
+) -> Olo:
+    """Open the log, create what is missing, start the writer and the listener."""
+    settings.export_environment()
+    event_log = await asyncio.to_thread(open_event_log, database_url)
+    pool = await create_pool(
+        database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    async with pool.acquire() as conn:
+        await create_log_schema(conn)
+        for projection in projections():
+            await projection.create_tables(conn)
+    writer = GroupCommitWriter(
+        pool, batch_max=settings.writer_batch_max, retries=settings.writer_retries
+    )
+    writer.start()
+    store = EventStore(
+        event_log.mapper,
+        pool,
+        writer,
+        cache_size=settings.aggregate_cache_size,
+        retries=settings.command_retries,
+    )
+    hub = StreamHub(database_url)
+    await hub.start([CHANNEL, BALANCE_CHANNEL])
+    balance = BalanceService(store)
+    services: dict[type, Any] = {
+        EventStore: store,
+        ProfileService: ProfileService(store),
+        ProfileQueries: ProfileQueries(pool),
+        BalanceService: balance,
+        BalanceQueries: BalanceQueries(pool),
+        PaymentService: PaymentService(
+            store, verifier or SandboxVerifier(), load_coin_packs(settings.coin_packs_file)
+        ),
+    }
+    token_verifier = TokenVerifier(
+        settings.firebase_project_id,
+        emulator=bool(settings.firebase_auth_emulator_host),
+        credentials_file=settings.firebase_credentials_file,
+    )
+    policies: list[Policy] = [WelcomeBonusPolicy(balance, settings.welcome_bonus_coins)]
+    runners: list[ProjectionRunner | PolicyRunner] = [
+        ProjectionRunner(p, pool, event_log.mapper, page_size=settings.projection_page_size)
+        for p in projections()
+    ]
+    runners += [PolicyRunner(p, pool, event_log.mapper) for p in policies]
+    return Olo(
+        settings,
+        database_url,
+        event_log,
+        pool,
+        writer,
+        store,
+        hub,
+        token_verifier,
+        services,
+        runners,
+    )
+
+
+class _OloCollector:
+    def __init__(self, olo: Olo) -> None:
+        self.olo = olo
+
+    def collect(self) -> Any:
+        o = self.olo
+        yield CounterMetricFamily("olo_writer_batches", "Group commits", value=o.writer.batches)
+        yield CounterMetricFamily("olo_writer_commands", "Commands committed", value=o.writer.units)
+        yield CounterMetricFamily(
+            "olo_command_conflicts", "Command retries", value=o.store.conflicts
+        )
+        yield CounterMetricFamily(
+            "olo_stream_delivered", "Changes fanned out", value=o.hub.delivered
+        )
+        leading = GaugeMetricFamily("olo_leading", "Jobs this process leads", labels=["job"])
+        for name in sorted(o.leadership.leading if o.leadership else ()):
+            leading.add_metric([name], 1)
+        yield leading
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    run_worker: bool = True,
+    verifier: ReceiptVerifier | None = None,
+) -> FastAPI:
+    """The HTTP app; its lifespan starts olo (and a worker, when asked)."""
+    holder: dict[str, Olo] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        olo = await start(settings, database_url, verifier=verifier)
+        holder["olo"] = olo
+        app.state.olo = olo
+        registry = CollectorRegistry()
+        registry.register(_OloCollector(olo))  # type: ignore[arg-type]
+        app.mount("/metrics", make_asgi_app(registry))
+        if run_worker:
+            olo.start_worker()
+        try:
+            yield
+        finally:
+            await olo.close()
+
+    async def context_getter() -> Context:
+        return holder["olo"].context()
+
+    app = FastAPI(title="olo", lifespan=lifespan)
+    graphql = GraphQLRouter(
+        build_schema(),
+        context_getter=context_getter,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        graphql_ide="graphiql",
+    )
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        olo = holder.get("olo")
+        if olo is None or not olo.hub.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await olo.pool.fetchval("SELECT 1", timeout=2)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

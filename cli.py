@@ -1,0 +1,167 @@
+"""The `olo` command: serve, worker, replay, schema, demo, dev-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from eventlog.settings import Settings
+
+DEMO_USERS = [
+    # firebase uid, display name, role, coins
+    ("demo-alice", "Alice", "user", 1000),
+    ("demo-bob", "Bob", "user", 250),
+    ("demo-bella", "Bella", "streamer", 0),
+    ("demo-carla", "Carla", "streamer", 0),
+]
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or an embedded PostgreSQL (pgserver) with its data under the data dir."""
+    if settings.database_url:
+        return settings.database_url
+    import pgserver
+
+    data = (settings.data_dir / "pgdata").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+async def seed_demo(settings: Settings, url: str) -> None:
+    """Demo users and streamers with coins; running it twice changes nothing."""
+    from app import start
+    from domains.balance.service import BalanceService
+    from domains.profile.aggregate import Role
+    from domains.profile.service import ProfileService
+
+    olo = await start(settings, url)
+    try:
+        profiles = olo.services[ProfileService]
+        balance = olo.services[BalanceService]
+        for uid, name, role, coins in DEMO_USERS:
+            user_id = await profiles.register(uid, display_name=name, email=f"{uid}@example.com")
+            await profiles.set_role(user_id, Role(role))
+            if coins:
+                await balance.grant(user_id, coins, key=f"demo/{uid}", memo="demo coins")
+    finally:
+        await olo.close()
+
+
+def dev_token(settings: Settings, uid: str) -> str:
+    from domains.profile.auth import mint_emulator_token
+
+    return mint_emulator_token(uid, settings.firebase_project_id, name=uid)
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app import create_app
+
+    url = database_url(settings)
+    if args.demo:
+        asyncio.run(seed_demo(settings, url))
+        _print_welcome(settings)
+    app = create_app(settings, url, run_worker=not args.no_worker)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets")
+
+
+def _print_welcome(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    token = dev_token(settings, "demo-alice")
+    print(
+        f"\nolo is starting on {base}  (GraphiQL: {base}/graphql)\n"
+        "Demo users: demo-alice (1000 coins), demo-bob (250), streamers demo-bella, demo-carla.\n"
+        "In GraphiQL, add the header (Firebase emulator mode, project demo-olo):\n"
+        f'  {{"Authorization": "Bearer {token}"}}\n'
+        "A token for any other uid: .venv/bin/olo dev-token <uid>\n",
+        flush=True,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    from app import start
+
+    olo = await start(settings, database_url(settings))
+    olo.start_worker()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await olo.close()
+
+
+async def replay(settings: Settings, name: str) -> None:
+    """Rebuild one projection from the first event, holding its leadership lock."""
+    from tqdm import tqdm
+
+    from app import start
+    from eventlog.leadership import wait_for_lock
+    from eventlog.projection import ProjectionRunner, rebuild
+
+    olo = await start(settings, database_url(settings))
+    try:
+        runners = {r.projection.name: r for r in olo.runners if isinstance(r, ProjectionRunner)}
+        if name not in runners:
+            raise SystemExit(f"no projection {name!r}; choose from {', '.join(sorted(runners))}")
+        total = await olo.pool.fetchval(
+            "SELECT coalesce(max(notification_id), 0) FROM eventlog_events"
+        )
+        async with olo.pool.acquire() as lock_conn:
+            print(f"waiting for the lock of {name} (a running worker holds it)...", file=sys.stderr)
+            await wait_for_lock(lock_conn, name)
+            with tqdm(total=total, unit="ev", desc=f"replay {name}") as bar:
+
+                def advance(covered: int) -> None:
+                    bar.update(covered)
+
+                await rebuild(runners[name], olo.pool, advance)
+            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+    finally:
+        await olo.close()
+
+
+def schema_sdl() -> str:
+    from app import build_schema
+
+    return build_schema().as_str() + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="olo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="API (and a worker) on OLO_HOST:OLO_PORT")
+    p_serve.add_argument("--no-worker", action="store_true", help="API only")
+    p_serve.add_argument("--demo", action="store_true", help="seed demo users first")
+    sub.add_parser("worker", help="projections and policies, led through advisory locks")
+    p_replay = sub.add_parser("replay", help="rebuild a projection from zero")
+    p_replay.add_argument("name")
+    p_schema = sub.add_parser("schema", help="print the GraphQL SDL")
+    p_schema.add_argument("--write", type=Path, help="write it to this file instead")
+    sub.add_parser("demo", help="seed demo users and coins")
+    p_token = sub.add_parser("dev-token", help="an emulator-mode Firebase ID token for a uid")
+    p_token.add_argument("uid")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    handlers: dict[str, Any] = {
+        "serve": lambda: serve(settings, args),
+        "worker": lambda: asyncio.run(run_worker(settings)),
+        "replay": lambda: asyncio.run(replay(settings, args.name)),
+        "demo": lambda: asyncio.run(seed_demo(settings, database_url(settings))),
+        "dev-token": lambda: print(dev_token(settings, args.uid)),
+        "schema": lambda: (
+            args.write.write_text(schema_sdl()) if args.write else print(schema_sdl(), end="")
+        ),
+    }
+    handlers[args.command]()
+
+
+if __name__ == "__main__":
+    main()

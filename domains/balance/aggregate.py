@@ -1,0 +1,151 @@
+"""The coin ledger: accounts that hold coins and the transfers that move them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://olo.app/balance")
+
+
+class Reason(StrEnum):
+    CALL = "call"
+    GIFT = "gift"
+    PURCHASE = "purchase"
+    GRANT = "grant"
+    REFUND = "refund"
+    PAYOUT = "payout"
+    TRANSFER = "transfer"
+
+
+class AccountKind(StrEnum):
+    WALLET = "wallet"  # a user's coins: never negative
+    EARNINGS = "earnings"  # a streamer's earned coins: never negative
+
+
+class PlatformAccount(StrEnum):
+    """Platform-side accounts: projected from transfers, never contended aggregates."""
+
+    REVENUE = "platform:revenue"
+    PAYMENT_CLEARING = "platform:payment_clearing"
+    PROMOTIONS = "platform:promotions"
+    AGENCY_EARNINGS = "platform:agency_earnings"
+
+    @property
+    def account_id(self) -> UUID:
+        return uuid5(NAMESPACE, self.value)
+
+
+PLATFORM_ACCOUNT_IDS = {p.account_id: p for p in PlatformAccount}
+
+
+class BalanceError(Exception):
+    """A ledger rule was broken."""
+
+
+class InsufficientFundsError(BalanceError):
+    def __init__(self, account_id: UUID, coins: int, needed: int) -> None:
+        super().__init__(f"account {account_id} has {coins} coins, {needed} needed")
+        self.account_id = account_id
+        self.coins = coins
+        self.needed = needed
+
+
+class InvalidAmountError(BalanceError):
+    pass
+
+
+class IdempotencyKeyReusedError(BalanceError):
+    """The same idempotency key was used for a different transfer."""
+
+
+def account_id_of(owner_id: UUID, kind: AccountKind) -> UUID:
+    return uuid5(NAMESPACE, f"{kind.value}:{owner_id}")
+
+
+def transfer_id_of(key: str) -> UUID:
+    return uuid5(NAMESPACE, f"transfer:{key}")
+
+
+def check_amount(amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidAmountError(f"amount must be a positive whole number of coins, not {amount!r}")
+
+
+class Account(Aggregate):
+    """A user's account (wallet or earnings). Its balance never goes negative."""
+
+    TOPIC = "olo.balance:Account"
+
+    class Created(Aggregate.Created):
+        TOPIC = "olo.balance:Account.Created"
+
+    @event("Opened", topic="olo.balance:Account.Opened")
+    def __init__(self, owner_id: UUID, kind: AccountKind) -> None:
+        self.owner_id = owner_id
+        self.kind = AccountKind(kind)
+        self.coins = 0
+
+    @staticmethod
+    def create_id(owner_id: UUID, kind: AccountKind) -> UUID:
+        return account_id_of(owner_id, kind)
+
+    def check_can_pay(self, amount: int) -> None:
+        if self.coins < amount:
+            raise InsufficientFundsError(self.id, self.coins, amount)
+
+    def debit(self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID) -> None:
+        check_amount(amount)
+        self.check_can_pay(amount)
+        self._debited(transfer_id, amount, reason, counterparty, self.coins - amount)
+
+    @event("Debited", topic="olo.balance:Account.Debited")
+    def _debited(
+        self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID, balance: int
+    ) -> None:
+        self.coins = balance
+
+    def credit(self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID) -> None:
+        check_amount(amount)
+        self._credited(transfer_id, amount, reason, counterparty, self.coins + amount)
+
+    @event("Credited", topic="olo.balance:Account.Credited")
+    def _credited(
+        self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID, balance: int
+    ) -> None:
+        self.coins = balance
+
+
+class Transfer(Aggregate):
+    """One double-entry movement: `amount` leaves `source` and arrives at `target`.
+
+    Its id comes from the idempotency key, so the same key can only ever move coins once.
+    """
+
+    TOPIC = "olo.balance:Transfer"
+
+    class Created(Aggregate.Created):
+        TOPIC = "olo.balance:Transfer.Created"
+
+    @event("Made", topic="olo.balance:Transfer.Made")
+    def __init__(
+        self, key: str, source: UUID, target: UUID, amount: int, reason: str, memo: str
+    ) -> None:
+        self.key = key
+        self.source = source
+        self.target = target
+        self.amount = amount
+        self.reason = reason
+        self.memo = memo
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return transfer_id_of(key)
+
+    def check_same(self, source: UUID, target: UUID, amount: int) -> None:
+        if (self.source, self.target, self.amount) != (source, target, amount):
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {self.key!r} was already used for another transfer"
+            )

@@ -1,0 +1,125 @@
+"""GraphQL for coins: `me { balance }`, `balanceHistory`, and the live `balance` stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from domains.balance.projection import BALANCE_CHANNEL
+from domains.balance.queries import BalanceQueries
+from domains.profile.aggregate import User
+from domains.profile.schema import OwnProfile, own_profile_fields
+from eventlog.api import Context
+from eventlog.hub import RESYNC
+from eventlog.store import EventStore
+
+
+@strawberry.type(description="Coins in your wallet, with the log position they are as of.")
+class Balance:
+    coins: int
+    version: int = strawberry.field(description="How many changes the wallet has seen.")
+    position: int = strawberry.field(description="Log position of the latest change.")
+
+
+@strawberry.type(description="One movement of coins in or out of your wallet.")
+class BalanceEntry:
+    delta: int
+    balance: int
+    reason: str
+    at: datetime
+    position: int
+    cursor: str
+
+
+@strawberry.type
+class BalanceHistoryPage:
+    entries: list[BalanceEntry]
+    next_cursor: str | None = strawberry.field(
+        description="Pass as `after` for older entries; null on the last page."
+    )
+
+
+@strawberry.type(description="You: your profile and your balance.")
+class Me(OwnProfile):
+    @strawberry.field
+    async def balance(self, info: Info[Context, None]) -> Balance:
+        viewer = await info.context.viewer()
+        b = await info.context.get(BalanceQueries).balance(viewer.user_id)
+        return Balance(coins=b.coins, version=b.version, position=b.position)
+
+
+def _cursor_version(after: str | None) -> int | None:
+    if after is None:
+        return None
+    if not after.isdigit():
+        raise ValueError("`after` must be a cursor returned by balanceHistory")
+    return int(after)
+
+
+@strawberry.type
+class BalanceQuery:
+    @strawberry.field(description="The signed-in user.")
+    async def me(self, info: Info[Context, None]) -> Me:
+        viewer = await info.context.viewer()
+        user = await info.context.get(EventStore).load(viewer.user_id)
+        assert isinstance(user, User)
+        return Me(**own_profile_fields(user))
+
+    @strawberry.field(description="Your wallet's movements, newest first.")
+    async def balance_history(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> BalanceHistoryPage:
+        viewer = await info.context.viewer()
+        first = max(1, min(first, 100))
+        rows = await info.context.get(BalanceQueries).history(
+            viewer.user_id, before_version=_cursor_version(after), limit=first + 1
+        )
+        entries = [
+            BalanceEntry(
+                delta=r.delta,
+                balance=r.balance,
+                reason=r.reason,
+                at=r.at,
+                position=r.position,
+                cursor=str(r.version),
+            )
+            for r in rows[:first]
+        ]
+        return BalanceHistoryPage(
+            entries=entries, next_cursor=entries[-1].cursor if len(rows) > first else None
+        )
+
+
+@strawberry.type
+class BalanceSubscription:
+    @strawberry.subscription(description="Your balance now, then after every change.")
+    async def balance(self, info: Info[Context, None]) -> AsyncGenerator[Balance, None]:
+        viewer = await info.context.viewer()
+        queries = info.context.get(BalanceQueries)
+        stream = info.context.hub.subscribe(BALANCE_CHANNEL, str(viewer.user_id))
+        try:
+            current = await queries.balance(viewer.user_id)
+            yield Balance(coins=current.coins, version=current.version, position=current.position)
+            version = current.version
+            async for change in stream:
+                if change is RESYNC:
+                    now = await queries.balance(viewer.user_id)
+                    kind, latest = (
+                        "wallet",
+                        Balance(coins=now.coins, version=now.version, position=now.position),
+                    )
+                else:
+                    data = change.data
+                    kind, latest = (
+                        data["k"],
+                        Balance(coins=data["c"], version=data["v"], position=data["p"]),
+                    )
+                if kind != "wallet" or latest.version <= version:
+                    continue
+                version = latest.version
+                yield latest
+        finally:
+            stream.close()

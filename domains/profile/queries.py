@@ -1,0 +1,32 @@
+"""Reads of the users read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: UUID
+    role: str
+    public: dict[str, Any]
+    private: dict[str, Any]
+    registered_at: datetime
+
+
+class ProfileQueries:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def profile(self, user_id: UUID) -> Profile | None:
+        row = await self.pool.fetchrow(
+            "SELECT user_id, role, public, private, registered_at FROM profile_users "
+            "WHERE user_id = $1",
+            user_id,
+        )
+        return Profile(*row) if row else None

@@ -1,0 +1,63 @@
+"""Commands on users: registration on first sight, profile edits, roles."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domains.profile.aggregate import Role, User, user_id_of
+from eventlog.store import EventStore, Transaction
+
+
+class UserNotFoundError(Exception):
+    pass
+
+
+class ProfileService:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._known: set[str] = set()
+
+    async def register(
+        self, firebase_uid: str, *, display_name: str | None = None, email: str | None = None
+    ) -> UUID:
+        """The user's id; registers them the first time their Firebase uid is seen."""
+        if firebase_uid in self._known:
+            return user_id_of(firebase_uid)
+
+        async def command(tx: Transaction) -> UUID:
+            user = await tx.get(user_id_of(firebase_uid), User)
+            if user is None:
+                name = (display_name or "").strip()[:40] or f"user-{firebase_uid[:6]}"
+                user = User(firebase_uid=firebase_uid, display_name=name, email=email)
+                tx.add(user)
+            return user.id
+
+        user_id = await self.store.transact(command)
+        self._known.add(firebase_uid)
+        return user_id
+
+    async def update_profile(
+        self, user_id: UUID, *, public: dict[str, Any], private: dict[str, Any]
+    ) -> User:
+        """Change the user's own public and private fields."""
+
+        async def command(tx: Transaction) -> User:
+            user = await tx.get(user_id, User)
+            if user is None:
+                raise UserNotFoundError(str(user_id))
+            user.update(public, private)
+            return user
+
+        return await self.store.transact(command)
+
+    async def set_role(self, user_id: UUID, role: Role) -> None:
+        """Make a user a streamer (or a plain user again)."""
+
+        async def command(tx: Transaction) -> None:
+            user = await tx.get(user_id, User)
+            if user is None:
+                raise UserNotFoundError(str(user_id))
+            user.change_role(role)
+
+        await self.store.transact(command)

@@ -1,0 +1,84 @@
+"""What every domain's GraphQL schema shares: the request context, the viewer, and the
+typed errors that are results rather than exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.fastapi import BaseContext
+
+from eventlog.hub import StreamHub
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated user making a request."""
+
+    user_id: UUID
+    firebase_uid: str
+
+
+class NotAuthenticatedError(GraphQLError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"not authenticated: {reason}", extensions={"code": "UNAUTHENTICATED"})
+
+
+Authenticate = Callable[[str | None], Awaitable[Viewer]]
+
+
+class Context(BaseContext):
+    """Per request (or per websocket): the services a resolver may use, and the viewer."""
+
+    def __init__(self, services: dict[type, Any], hub: StreamHub, authenticate: Authenticate):
+        super().__init__()
+        self._services = services
+        self.hub = hub
+        self._authenticate = authenticate
+        self._viewer: Viewer | None = None
+
+    def get(self, kind: type[T]) -> T:
+        service = self._services[kind]
+        assert isinstance(service, kind)
+        return service
+
+    def _token(self) -> str | None:
+        header: str | None = None
+        if self.request is not None:
+            header = self.request.headers.get("authorization")
+        params = self.connection_params
+        if not header and isinstance(params, dict):
+            header = params.get("Authorization") or params.get("authorization")
+            header = header or (f"Bearer {params['token']}" if params.get("token") else None)
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
+    async def viewer(self) -> Viewer:
+        """The authenticated user; raises a GraphQL UNAUTHENTICATED error otherwise."""
+        if self._viewer is None:
+            self._viewer = await self._authenticate(self._token())
+        return self._viewer
+
+
+@strawberry.type(description="The thing asked for does not exist (or is not yours to see).")
+class NotFound:
+    message: str
+
+
+@strawberry.type(description="You may not do this.")
+class Forbidden:
+    message: str
+
+
+@strawberry.type(description="The input was not acceptable; `field` says which part.")
+class InvalidInput:
+    message: str
+    field: str | None = None

@@ -1,0 +1,39 @@
+"""The EventLog application: eventsourcing's PostgreSQL persistence for every olo event."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from eventsourcing.application import Application
+
+EVENTS_TABLE = "eventlog_events"
+CHANNEL = "eventlog_events"
+
+
+class EventLog(Application[Any]):
+    """One shared log: table `eventlog_events`, the library's mapper, lock and NOTIFY."""
+
+    name = "EventLog"
+
+
+def postgres_env(database_url: str) -> dict[str, str]:
+    """Translate a `postgresql://` URL into eventsourcing's POSTGRES_* environment."""
+    url = urlsplit(database_url)
+    host = parse_qs(url.query).get("host", [url.hostname or "127.0.0.1"])[0]
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "yes",
+    }
+
+
+def open_event_log(database_url: str) -> EventLog:
+    """Open (and create, if missing) the event log table on the given database."""
+    return EventLog(env=postgres_env(database_url))

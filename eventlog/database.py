@@ -1,0 +1,107 @@
+"""asyncpg access to the log's database: pool, schema of olo's own tables and functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from eventlog.application import EVENTS_TABLE
+
+INSERT_FUNCTION = "olo_insert_events"
+
+# A connection of our own or one borrowed from a pool: both run the same queries.
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+# One round trip per batch: the library's table lock and NOTIFY, then a check that every
+# event continues its aggregate's sequence with no hole and no duplicate, then the insert.
+# A failed check raises unique_violation, so stale and gapped commands are treated alike.
+_INSERT_FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION {INSERT_FUNCTION}(
+    ids uuid[], versions bigint[], topics text[], states bytea[]
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+DECLARE
+    bad_id uuid;
+BEGIN
+    SET LOCAL lock_timeout = '10s';
+    LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE;
+    SELECT e.id INTO bad_id
+    FROM (
+        SELECT b.id, b.v,
+               row_number() OVER (PARTITION BY b.id ORDER BY b.ord) AS rn,
+               min(b.v) OVER (PARTITION BY b.id) AS first_v
+        FROM unnest(ids, versions) WITH ORDINALITY AS b(id, v, ord)
+    ) e
+    LEFT JOIN LATERAL (
+        SELECT max(t.originator_version) AS cur
+        FROM {EVENTS_TABLE} t WHERE t.originator_id = e.id
+    ) c ON true
+    WHERE e.v <> coalesce(c.cur, 0) + e.rn
+    LIMIT 1;
+    IF bad_id IS NOT NULL THEN
+        RAISE EXCEPTION 'olo version conflict on %', bad_id USING ERRCODE = 'unique_violation';
+    END IF;
+    NOTIFY {EVENTS_TABLE};
+    RETURN QUERY
+        INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)
+        SELECT b.id, b.v, b.t, b.s
+        FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS b(id, v, t, s, ord)
+        ORDER BY b.ord
+        RETURNING notification_id;
+END;
+$body$;
+"""
+
+_TRACKING_SQL = """
+CREATE TABLE IF NOT EXISTS olo_tracking (
+    name text PRIMARY KEY,
+    position bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def connect_kwargs(database_url: str) -> dict[str, Any]:
+    """asyncpg connection arguments for a URL, including pgserver's `?host=/socket/dir`."""
+    url = urlsplit(database_url)
+    query = parse_qs(url.query)
+    host = query.get("host", [url.hostname or "127.0.0.1"])[0]
+    return {
+        "host": host,
+        "port": url.port or 5432,
+        "user": url.username or "postgres",
+        "password": url.password or None,
+        "database": url.path.lstrip("/") or "postgres",
+    }
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        **connect_kwargs(database_url),
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(database_url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(**connect_kwargs(database_url))
+    await _init_connection(conn)
+    return conn
+
+
+async def create_log_schema(conn: Connection) -> None:
+    """olo's additions to the library's table: the batch insert function and tracking."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7310001)")
+        await conn.execute(_INSERT_FUNCTION_SQL)
+        await conn.execute(_TRACKING_SQL)

@@ -1,0 +1,110 @@
+"""Leadership through PostgreSQL advisory locks: each named job runs in one process at a
+time; the others wait as hot standbys and take over when the holder's session ends."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from eventlog.database import Connection, connect
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory lock key for a job name."""
+    digest = hashlib.blake2b(f"olo:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass
+class _Job:
+    name: str
+    run: Callable[[], Coroutine[Any, Any, None]]
+    task: asyncio.Task[None] | None = field(default=None)
+
+
+class Leadership:
+    """Holds one connection whose session owns the advisory locks of the jobs it leads.
+
+    If that connection dies, PostgreSQL releases its locks; this process then stops every
+    job it was leading before it reconnects, so two processes never lead a job at once.
+    """
+
+    def __init__(self, database_url: str, *, poll_seconds: float = 1.0) -> None:
+        self._database_url = database_url
+        self._poll = poll_seconds
+        self._jobs: dict[str, _Job] = {}
+        self._conn: Connection | None = None
+
+    def add(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._jobs[name] = _Job(name, run)
+
+    @property
+    def leading(self) -> set[str]:
+        return {j.name for j in self._jobs.values() if j.task is not None and not j.task.done()}
+
+    @property
+    def backend_pid(self) -> int | None:
+        return self._conn.get_server_pid() if self._conn is not None else None
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        try:
+            while True:
+                try:
+                    self._conn = await connect(self._database_url)
+                    await self._lead()
+                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                    log.warning("leadership connection lost; stopping led jobs", exc_info=True)
+                await self._stop_all()
+                await self._close()
+                await asyncio.sleep(self._poll)
+        finally:
+            await self._stop_all()
+            await self._close()
+
+    async def _lead(self) -> None:
+        assert self._conn is not None
+        while True:
+            for job in self._jobs.values():
+                if job.task is not None and job.task.done():
+                    await self._release(job)
+                if job.task is None and await self._conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", lock_key(job.name)
+                ):
+                    log.info("leading %s", job.name)
+                    job.task = asyncio.create_task(job.run(), name=job.name)
+            await asyncio.sleep(self._poll)
+            await self._conn.fetchval("SELECT 1", timeout=max(self._poll * 5, 5))
+
+    async def _release(self, job: _Job) -> None:
+        assert job.task is not None and self._conn is not None
+        if not job.task.cancelled() and job.task.exception() is not None:
+            log.error("%s failed; releasing it", job.name, exc_info=job.task.exception())
+        job.task = None
+        await self._conn.execute("SELECT pg_advisory_unlock($1)", lock_key(job.name))
+
+    async def _stop_all(self) -> None:
+        tasks = [j.task for j in self._jobs.values() if j.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for job in self._jobs.values():
+            job.task = None
+
+    async def _close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        self._conn = None
+
+
+async def wait_for_lock(conn: Connection, name: str) -> None:
+    """Block until this session holds the named job's lock (for one-off tools like replay)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", lock_key(name))

@@ -1,0 +1,66 @@
+"""Policies: cross-domain reactions that follow the log with tracking.
+
+A policy's effects are commands on the log whose aggregates have deterministic ids (or
+idempotency keys), so applying an event twice — after a crash between the effect and the
+tracking update, or on a replay — changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import asyncpg
+from eventsourcing.persistence import Mapper
+
+from eventlog.projection import advance_tracking, read_page, tracked_position
+
+
+class Policy(Protocol):
+    name: str
+    topics: frozenset[str]
+
+    async def handle(self, event: Any, position: int) -> None:
+        """React to one event; must be idempotent."""
+        ...
+
+
+class PolicyRunner:
+    """Follows the log for one policy: effects first, then the tracking position."""
+
+    def __init__(
+        self, policy: Policy, pool: asyncpg.Pool, mapper: Mapper[Any], *, page_size: int = 500
+    ) -> None:
+        self.policy = policy
+        self._pool = pool
+        self._mapper = mapper
+        self._page_size = page_size
+        self.position = 0
+
+    async def prepare(self) -> None:
+        self.position = await tracked_position(self._pool, self.policy.name)
+
+    async def run_page(self) -> int:
+        start = self.position
+        last, events = await read_page(
+            self._pool, self._mapper, start, self._page_size, self.policy.topics
+        )
+        if last == start:
+            return 0
+        for recorded in events:
+            await self.policy.handle(recorded.event, recorded.position)
+        async with self._pool.acquire() as conn:
+            await advance_tracking(conn, self.policy.name, start, last)
+        self.position = last
+        return last - start
+
+    async def follow(self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+        await self.prepare()
+        while True:
+            wakeup.clear()
+            while await self.run_page() > 0:
+                pass
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                pass

@@ -1,0 +1,176 @@
+"""Batched projections: pages of the log -> read-model rows + tracking + pg_notify, one
+transaction per page; and the rebuild from zero behind `olo replay NAME`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from eventlog.application import EVENTS_TABLE
+from eventlog.database import Connection
+from eventlog.hub import change_payloads
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A domain event with its position in the log."""
+
+    position: int
+    event: Any
+
+
+class LostTrackingError(Exception):
+    """Another runner moved this projection's position: this one must stop."""
+
+
+class Projection(Protocol):
+    """A read model that follows the log."""
+
+    name: str
+    topics: frozenset[str]
+
+    async def create_tables(self, conn: Connection) -> None: ...
+
+    async def clear(self, conn: Connection) -> None: ...
+
+    async def apply(
+        self, conn: Connection, events: Sequence[Recorded]
+    ) -> dict[str, list[tuple[str, Any]]]:
+        """Write the page's rows; return what changed, by channel, as (key, data)."""
+        ...
+
+
+async def read_page(
+    conn: Connection | asyncpg.Pool,
+    mapper: Mapper[Any],
+    after: int,
+    limit: int,
+    topics: frozenset[str],
+) -> tuple[int, list[Recorded]]:
+    """Events after `after` whose topic is wanted, and the last position read."""
+    rows = await conn.fetch(
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+        after,
+        limit,
+    )
+    if not rows:
+        return after, []
+    decode = mapper.to_domain_event
+    events = [
+        Recorded(
+            r[0],
+            decode(StoredEvent(r[1], r[2], r[3], r[4])),
+        )
+        for r in rows
+        if not topics or r[3] in topics
+    ]
+    return rows[-1][0], events
+
+
+async def tracked_position(conn: Connection | asyncpg.Pool, name: str) -> int:
+    await conn.execute(
+        "INSERT INTO olo_tracking (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name
+    )
+    return int(await conn.fetchval("SELECT position FROM olo_tracking WHERE name = $1", name))
+
+
+async def advance_tracking(conn: Connection, name: str, old: int, new: int) -> None:
+    """Move the position from old to new, or fail if someone else moved it."""
+    moved = await conn.fetchval(
+        "UPDATE olo_tracking SET position = $3, updated_at = now() "
+        "WHERE name = $1 AND position = $2 RETURNING position",
+        name,
+        old,
+        new,
+    )
+    if moved is None:
+        raise LostTrackingError(f"{name}: position is no longer {old}")
+
+
+class ProjectionRunner:
+    """Follows the log for one projection, a page per transaction."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        pool: asyncpg.Pool,
+        mapper: Mapper[Any],
+        *,
+        page_size: int = 2000,
+    ) -> None:
+        self.projection = projection
+        self._pool = pool
+        self._mapper = mapper
+        self._page_size = page_size
+        self.position = 0
+
+    async def prepare(self) -> None:
+        async with self._pool.acquire() as conn:
+            await self.projection.create_tables(conn)
+            self.position = await tracked_position(conn, self.projection.name)
+
+    async def run_page(self) -> int:
+        """Apply the next page; return how many notifications it covered (0 at the head)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            start = self.position
+            last, events = await read_page(
+                conn, self._mapper, start, self._page_size, self.projection.topics
+            )
+            if last == start:
+                return 0
+            changes = await self.projection.apply(conn, events) if events else {}
+            await advance_tracking(conn, self.projection.name, start, last)
+            for channel, items in changes.items():
+                for payload in change_payloads(last, items):
+                    await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+        self.position = last
+        return last - start
+
+    async def catch_up(self, progress: Callable[[int], None] | None = None) -> None:
+        while (covered := await self.run_page()) > 0:
+            if progress:
+                progress(covered)
+
+    async def follow(self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+        """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout)."""
+        await self.prepare()
+        while True:
+            wakeup.clear()
+            await self.catch_up()
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                pass
+
+
+async def rebuild(
+    runner: ProjectionRunner,
+    pool: asyncpg.Pool,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Drop a projection's rows and position and build it again from the first event."""
+    async with pool.acquire() as conn:
+        await runner.projection.create_tables(conn)
+        async with conn.transaction():
+            await runner.projection.clear(conn)
+            await conn.execute(
+                "INSERT INTO olo_tracking (name, position) VALUES ($1, 0) "
+                "ON CONFLICT (name) DO UPDATE SET position = 0",
+                runner.projection.name,
+            )
+    runner.position = 0
+    await runner.catch_up(progress)
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)

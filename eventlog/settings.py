@@ -1,0 +1,44 @@
+"""The one settings object of olo: environment variables `DATABASE_URL` and `OLO_*`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything olo can be configured with; read once, passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="OLO_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Path(".olo")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev_mode: bool = True
+
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    writer_batch_max: int = 2000
+    writer_retries: int = 5
+    command_retries: int = 10
+    aggregate_cache_size: int = 100_000
+    projection_page_size: int = 2000
+    leadership_poll_seconds: float = 1.0
+
+    firebase_project_id: str = "demo-olo"
+    firebase_auth_emulator_host: str | None = "127.0.0.1:9099"
+    firebase_credentials_file: Path | None = None
+
+    welcome_bonus_coins: int = 0
+    coin_packs_file: Path | None = None
+
+    def export_environment(self) -> None:
+        """Hand the settings that third-party libraries read from the environment to them."""
+        if self.firebase_auth_emulator_host:
+            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = self.firebase_auth_emulator_host
+        else:
+            os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
