@@ -17,7 +17,7 @@ class EventLog(Application[Any]):
     name = "EventLog"
 
 
-def postgres_env(database_url: str) -> dict[str, str]:
+def postgres_env(database_url: str, *, pool_size: int = 4) -> dict[str, str]:
     """Translate a `postgresql://` URL into eventsourcing's POSTGRES_* environment."""
     url = urlsplit(database_url)
     host = parse_qs(url.query).get("host", [url.hostname or "127.0.0.1"])[0]
@@ -28,12 +28,12 @@ def postgres_env(database_url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_USER": unquote(url.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
-        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "yes",
     }
 
 
-def open_event_log(database_url: str) -> EventLog:
+def open_event_log(database_url: str, *, pool_size: int = 4) -> EventLog:
     """Open (and create, if missing) the event log table on the given database."""
-    return EventLog(env=postgres_env(database_url))
+    return EventLog(env=postgres_env(database_url, pool_size=pool_size))

@@ -61,6 +61,7 @@ class Transaction:
     def __init__(self, store: EventStore, *, fresh: bool) -> None:
         self._store = store
         self._fresh = fresh
+        self.retrying = fresh  # an earlier try of this command lost a conflict
         self.aggregates: dict[UUID, Aggregate] = {}
         self.epochs: dict[UUID, int] = {}
 
