@@ -85,8 +85,10 @@ class PaymentService:
         verified = await self.verifier.verify(store, receipt, pack.id)
 
         async def command(tx: Transaction) -> PurchaseResult:
+            # A redeemed transaction makes the new Purchase conflict with the stored one and
+            # the command is retried: only then is it worth a look-up.
             purchase_id = purchase_id_of(verified.store, verified.transaction_id)
-            existing = await tx.get(purchase_id, Purchase)
+            existing = await tx.get(purchase_id, Purchase) if tx.retrying else None
             if existing is not None:
                 existing.check_redeemable_by(user_id, pack.id)
                 return PurchaseResult(existing.id, existing.coins, replayed=True)

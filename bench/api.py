@@ -1,0 +1,183 @@
+"""API: `purchaseCoins` through HTTP GraphQL vs a trivial cached strawberry mutation, same
+server process, same run. Load from `wrk` (apt-get install wrk) on loopback.
+
+    .venv/bin/python -m bench.api [--seconds 10] [--connections 64] [--users 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import strawberry
+from fastapi import FastAPI
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.fastapi import GraphQLRouter
+
+from bench.common import fresh_database, report
+from domains.profile.auth import mint_emulator_token
+
+PORT = 8765
+
+
+@strawberry.type
+class TrivialQuery:
+    @strawberry.field
+    def ok(self) -> bool:
+        return True
+
+
+@strawberry.type
+class TrivialMutation:
+    @strawberry.mutation
+    async def ping(self, n: int) -> int:
+        return n + 1
+
+
+def bench_app() -> FastAPI:
+    """olo's app plus, in the same process, a trivial cached mutation at /trivial."""
+    from app import create_app
+    from eventlog.settings import Settings
+
+    app = create_app(Settings(), os.environ["OLO_BENCH_API_DATABASE_URL"])
+    trivial = strawberry.Schema(
+        query=TrivialQuery,
+        mutation=TrivialMutation,
+        extensions=[lambda: ParserCache(maxsize=100), lambda: ValidationCache(maxsize=100)],
+    )
+
+    async def context() -> dict[str, object]:
+        return {}
+
+    app.include_router(GraphQLRouter(trivial, context_getter=context), prefix="/trivial")
+    return app
+
+
+LUA_TRIVIAL = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"query":"mutation($n: Int!) { ping(n: $n) }","variables":{"n":1}}'
+"""
+
+LUA_PURCHASE = """
+local tokens = {%s}
+local counter = 0
+local id = 0
+function setup(thread) id = id + 1; thread:set("thread_id", id) end
+function request()
+  counter = counter + 1
+  local token = tokens[(counter %% #tokens) + 1]
+  local body = '{"query":"mutation($r: String!) { purchaseCoins(packId: \\\\"coins_100\\\\", ' ..
+    'store: \\\\"sandbox\\\\", receipt: $r) { __typename } }","variables":{"r":"bench-' ..
+    thread_id .. '-' .. counter .. '"}}'
+  return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token}, body)
+end
+"""
+
+
+def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            f.name,
+            f"http://127.0.0.1:{PORT}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(f.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": round(rps),
+        "p50": f"{p50.group(1)}{p50.group(2)}" if p50 else "",
+        "p99": f"{p99.group(1)}{p99.group(2)}" if p99 else "",
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--users", type=int, default=100)
+    args = parser.parse_args()
+    url = await fresh_database("olo_bench_api")
+    env = {**os.environ, "OLO_BENCH_API_DATABASE_URL": url}
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.api:bench_app",
+            "--factory",
+            "--port",
+            str(PORT),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
+            for _ in range(200):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            tokens = [mint_emulator_token(f"bench-{i}", "demo-olo") for i in range(args.users)]
+            for token in tokens:  # register every user before measuring
+                await client.post(
+                    "/graphql",
+                    json={"query": "{ me { id } }"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+        trivial = run_wrk("/trivial", LUA_TRIVIAL, args.seconds, args.connections)
+        lua = LUA_PURCHASE % ",".join(json.dumps(t) for t in tokens)
+        purchase = run_wrk("/graphql", lua, args.seconds, args.connections)
+    finally:
+        server.terminate()
+        server.wait(10)
+    from eventlog.database import connect
+
+    conn = await connect(url)
+    purchases = await conn.fetchval(
+        "SELECT count(*) FROM eventlog_events WHERE topic = 'olo.payment:Purchase.Completed'"
+    )
+    await conn.close()
+    ratio = round(purchase["requests_per_s"] / max(trivial["requests_per_s"], 1) * 100)
+    report(
+        "api",
+        [
+            {"endpoint": "trivial cached mutation", **trivial},
+            {"endpoint": "purchaseCoins", **purchase, "purchases_in_log": purchases},
+        ],
+        {"purchase_vs_trivial_percent": ratio, "target": ">= 70%"},
+    )
+    print(f"purchaseCoins at {ratio}% of the trivial mutation's requests/s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
