@@ -1,0 +1,214 @@
+"""Stream: 1,000 websocket subscribers on ONE API process, each watching its own balance,
+while 500 transfers/s run: latency from commit to receipt on the subscriber.
+
+    .venv/bin/python -m bench.stream [--subscribers 1000] [--rate 500] [--seconds 20]
+
+Processes: the API (uvicorn, no worker), one `olo worker` (projections), and this one, which
+holds the websocket clients and commits the transfers through the service layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+import httpx
+import websockets
+
+from app import start
+from bench.common import fresh_database, percentiles, report
+from domains.balance.aggregate import Account, AccountKind, account_id_of
+from domains.balance.service import AccountRef, BalanceService
+from domains.profile.aggregate import user_id_of
+from domains.profile.auth import mint_emulator_token
+from eventlog.settings import Settings
+
+PORT = 8766
+QUERY = "subscription { balance { coins version position } }"
+
+
+def api_app():  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app(Settings(), os.environ["OLO_BENCH_STREAM_DATABASE_URL"], run_worker=False)
+
+
+async def subscriber(
+    uid: str,
+    received: dict[tuple[str, int], float],
+    ready: asyncio.Event,
+    counter: list[int],
+    stop: asyncio.Event,
+) -> None:
+    token = mint_emulator_token(uid, "demo-olo")
+    async with websockets.connect(
+        f"ws://127.0.0.1:{PORT}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_queue=None,
+        ping_interval=None,
+    ) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
+        await ws.recv()
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
+        first = True
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            now = time.perf_counter()
+            message = json.loads(raw)
+            if message.get("type") != "next":
+                continue
+            version = message["payload"]["data"]["balance"]["version"]
+            received[(uid, version)] = now
+            if first:
+                first = False
+                counter[0] += 1
+                if counter[0] == counter[1]:
+                    ready.set()
+
+
+def delivery_latencies(
+    committed: dict[tuple[str, int], float], received: dict[tuple[str, int], float]
+) -> tuple[list[float], int]:
+    """Commit -> first receipt of that version or a later one (a projection page coalesces
+    several changes of one wallet into its latest state)."""
+    by_user: dict[str, list[tuple[int, float]]] = {}
+    for (uid, version), at in received.items():
+        by_user.setdefault(uid, []).append((version, at))
+    latencies: list[float] = []
+    missing = 0
+    for (uid, version), at in committed.items():
+        seen = [t for v, t in by_user.get(uid, []) if v >= version]
+        if seen:
+            latencies.append(max(0.0, min(seen) - at))
+        else:
+            missing += 1
+    return latencies, missing
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    url = await fresh_database("olo_bench_stream")
+    env = {**os.environ, "OLO_BENCH_STREAM_DATABASE_URL": url, "DATABASE_URL": url}
+    olo = await start(Settings(), url)
+    balance = olo.services[BalanceService]
+    uids = [f"stream-{i}" for i in range(args.subscribers)]
+    users = {uid: user_id_of(uid) for uid in uids}
+    for chunk in range(0, len(uids), 200):
+        await asyncio.gather(
+            *(balance.grant(users[u], 100_000, key=f"fund/{u}") for u in uids[chunk : chunk + 200])
+        )
+    api = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.stream:api_app",
+            "--factory",
+            "--port",
+            str(PORT),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--ws",
+            "websockets",
+        ],
+        env=env,
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)  # noqa: ASYNC220
+    received: dict[tuple[str, int], float] = {}
+    committed: dict[tuple[str, int], float] = {}
+    stop = asyncio.Event()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        ready = asyncio.Event()
+        counter = [0, len(uids)]
+        tasks = []
+        for i, uid in enumerate(uids):
+            tasks.append(asyncio.create_task(subscriber(uid, received, ready, counter, stop)))
+            if i % 50 == 49:
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(ready.wait(), timeout=120)
+        print(f"{len(uids)} subscribers connected; running {args.rate} transfers/s", flush=True)
+        idle = list(uids)
+        random.shuffle(idle)
+
+        async def transfer(a: str, b: str) -> None:
+            await balance.transfer(
+                key=f"{a}->{b}/{time.perf_counter_ns()}",
+                source=AccountRef.wallet(users[a]),
+                target=AccountRef.wallet(users[b]),
+                amount=1,
+                reason="transfer",
+            )
+            now = time.perf_counter()
+            for uid in (a, b):
+                account = await olo.store.load(account_id_of(users[uid], AccountKind.WALLET))
+                assert isinstance(account, Account)
+                committed[(uid, account.version)] = now
+            idle.extend((a, b))
+
+        inflight: set[asyncio.Task[None]] = set()
+        start_time = time.perf_counter()
+        sent = 0
+        while (elapsed := time.perf_counter() - start_time) < args.seconds:
+            due = int(elapsed * args.rate) - sent
+            for _ in range(max(0, due)):
+                if len(idle) < 2:
+                    break
+                a, b = idle.pop(), idle.pop()
+                task = asyncio.create_task(transfer(a, b))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+                sent += 1
+            await asyncio.sleep(0.005)
+        achieved = sent / (time.perf_counter() - start_time)
+        await asyncio.gather(*inflight)
+        await asyncio.sleep(3)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        api.terminate()
+        worker.terminate()
+        api.wait(10)
+        worker.wait(10)
+        await olo.close()
+    latencies, missing = delivery_latencies(committed, received)
+    report(
+        "stream",
+        [
+            {
+                "subscribers": len(uids),
+                "transfers_per_s": round(achieved),
+                "updates": len(committed),
+                "missing": missing,
+                **percentiles(latencies),
+            }
+        ],
+        {"target": "p99 <= 50 ms"},
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
