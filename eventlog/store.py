@@ -156,6 +156,11 @@ class EventStore:
                     self._cache.evict(oid)
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
+            except BaseException:
+                # Not known to be committed: the next command reloads what this one touched.
+                for oid in tx.aggregates:
+                    self._cache.evict(oid)
+                raise
             return result
         raise ConflictError(f"gave up after {self._retries} conflicting tries")
 

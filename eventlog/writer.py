@@ -17,6 +17,9 @@ from eventlog.database import INSERT_FUNCTION, Connection
 log = logging.getLogger(__name__)
 
 
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+
+
 class ConflictError(Exception):
     """A command's events did not continue the stored sequence of one of its aggregates."""
 
@@ -92,22 +95,35 @@ class GroupCommitWriter:
         return future
 
     async def _run(self) -> None:
-        async with self._pool.acquire() as conn:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    batch = self._take_batch()
-                    try:
-                        await self._write(conn, batch)
-                    except (asyncpg.PostgresConnectionError, OSError) as error:
-                        for unit in batch:
-                            self._fail(unit, error)
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._drain(conn)
+            except _CONNECTION_LOST:
+                # The batch in flight was failed with the error (whether it committed is
+                # unknown to us: its commands' idempotency keys make a retry safe).
+                log.warning("event log writer lost its connection; reconnecting", exc_info=True)
+                await asyncio.sleep(0.2)
+
+    async def _drain(self, conn: Connection) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = self._take_batch()
+                try:
+                    await self._write(conn, batch)
+                except BaseException as error:
+                    for unit in batch:
+                        self._fail(
+                            unit,
+                            error
+                            if isinstance(error, Exception)
+                            else RuntimeError("event log writer stopped"),
+                        )
+                    if isinstance(error, _CONNECTION_LOST) or not isinstance(error, Exception):
                         raise
-                    except Exception as error:
-                        log.exception("batch of %d commands failed", len(batch))
-                        for unit in batch:
-                            self._fail(unit, error)
+                    log.exception("batch of %d commands failed", len(batch))
 
     def _take_batch(self) -> list[Unit]:
         batch: list[Unit] = []
