@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import strawberry
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry, make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import GraphQLRouter
@@ -196,11 +196,13 @@ async def start(
 
 
 class _OloCollector:
-    def __init__(self, olo: Olo) -> None:
-        self.olo = olo
+    def __init__(self, holder: dict[str, Olo]) -> None:
+        self.holder = holder
 
     def collect(self) -> Any:
-        o = self.olo
+        o = self.holder.get("olo")
+        if o is None:
+            return
         yield CounterMetricFamily("olo_writer_batches", "Group commits", value=o.writer.batches)
         yield CounterMetricFamily("olo_writer_commands", "Commands committed", value=o.writer.units)
         yield CounterMetricFamily(
@@ -230,9 +232,6 @@ def create_app(
         olo = await start(settings, database_url, verifier=verifier)
         holder["olo"] = olo
         app.state.olo = olo
-        registry = CollectorRegistry()
-        registry.register(_OloCollector(olo))  # type: ignore[arg-type]
-        app.mount("/metrics", make_asgi_app(registry))
         if run_worker:
             olo.start_worker()
         try:
@@ -251,6 +250,13 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+
+    registry = CollectorRegistry()
+    registry.register(_OloCollector(holder))  # type: ignore[arg-type]
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
