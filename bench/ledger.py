@@ -103,7 +103,7 @@ def plain_save(url: str, users: list, clients: int, seconds: float) -> dict:
                     break
                 except InsufficientFundsError:
                     break
-                except Exception:  # noqa: BLE001 - IntegrityError: conflict, try again
+                except Exception:  # IntegrityError: another thread won the race; try again
                     continue
             with lock:
                 latencies.append(time.perf_counter() - t0)
