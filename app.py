@@ -127,8 +127,10 @@ class Olo:
 
 
 def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:
+    wakeup = hub.wakeup(CHANNEL)
+
     async def follow() -> None:
-        await runner.follow(hub.wakeup(CHANNEL))
+        await runner.follow(wakeup)
 
     return follow
 

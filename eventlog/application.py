@@ -5,16 +5,28 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from asyncpg.pgproto.pgproto import UUID as AsyncpgUUID
 from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, UUIDAsHex
 
 EVENTS_TABLE = "eventlog_events"
 CHANNEL = "eventlog_events"
+
+
+class AsyncpgUUIDAsHex(UUIDAsHex):
+    """asyncpg returns its own UUID subclass; stored like (and read back as) a plain UUID."""
+
+    type = AsyncpgUUID  # type: ignore[assignment]
 
 
 class EventLog(Application[Any]):
     """One shared log: table `eventlog_events`, the library's mapper, lock and NOTIFY."""
 
     name = "EventLog"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(AsyncpgUUIDAsHex())
 
 
 def postgres_env(database_url: str, *, pool_size: int = 4) -> dict[str, str]:

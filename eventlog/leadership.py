@@ -33,8 +33,11 @@ class _Job:
 class Leadership:
     """Holds one connection whose session owns the advisory locks of the jobs it leads.
 
-    If that connection dies, PostgreSQL releases its locks; this process then stops every
-    job it was leading before it reconnects, so two processes never lead a job at once.
+    If that connection dies, PostgreSQL releases its locks; this process cancels every job
+    it was leading as soon as it notices (at once when the connection reports its end, else
+    at the next health check, within a poll interval) and only then reconnects. A standby
+    may start in that window, so jobs must not rely on leadership alone: projections fence
+    with their tracking row, and policies' effects are idempotent.
     """
 
     def __init__(self, database_url: str, *, poll_seconds: float = 1.0) -> None:
@@ -60,6 +63,7 @@ class Leadership:
             while True:
                 try:
                     self._conn = await connect(self._database_url)
+                    self._conn.add_termination_listener(self._on_terminated)
                     await self._lead()
                 except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                     log.warning("leadership connection lost; stopping led jobs", exc_info=True)
@@ -83,6 +87,13 @@ class Leadership:
                     job.task = asyncio.create_task(job.run(), name=job.name)
             await asyncio.sleep(self._poll)
             await self._conn.fetchval("SELECT 1", timeout=max(self._poll * 5, 5))
+
+    def _on_terminated(self, _conn: object) -> None:
+        # The session that held our locks is gone: a standby may lead now, so stop at once
+        # rather than at the next health check.
+        for job in self._jobs.values():
+            if job.task is not None:
+                job.task.cancel()
 
     async def _release(self, job: _Job) -> None:
         assert job.task is not None and self._conn is not None

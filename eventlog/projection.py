@@ -69,7 +69,7 @@ async def read_page(
     events = [
         Recorded(
             r[0],
-            decode(StoredEvent(r[1], r[2], r[3], r[4])),
+            decode(StoredEvent(UUID(bytes=r[1].bytes), r[2], r[3], r[4])),
         )
         for r in rows
         if not topics or r[3] in topics
@@ -128,8 +128,10 @@ class ProjectionRunner:
             )
             if last == start:
                 return 0
-            changes = await self.projection.apply(conn, events) if events else {}
+            # Tracking first: a second runner on the same position waits on this row lock,
+            # then fails here, before it has written anything.
             await advance_tracking(conn, self.projection.name, start, last)
+            changes = await self.projection.apply(conn, events) if events else {}
             for channel, items in changes.items():
                 for payload in change_payloads(last, items):
                     await conn.execute("SELECT pg_notify($1, $2)", channel, payload)

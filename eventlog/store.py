@@ -167,12 +167,20 @@ class EventStore:
     def _submit(self, tx: Transaction) -> asyncio.Future[list[int]]:
         events: list[StoredEvent] = []
         epochs: dict[UUID, int] = {}
-        for oid, aggregate in tx.aggregates.items():
-            pending = aggregate.collect_events()
-            if pending:
-                events.extend(self.mapper.to_stored_event(e) for e in pending)
-                epochs[oid] = tx.epochs[oid]
-                self._cache.put(aggregate, tx.epochs[oid])
+        changed: list[Aggregate] = []
+        try:
+            for oid, aggregate in tx.aggregates.items():
+                pending = aggregate.collect_events()
+                if pending:
+                    events.extend(self.mapper.to_stored_event(e) for e in pending)
+                    epochs[oid] = tx.epochs[oid]
+                    changed.append(aggregate)
+        except BaseException:
+            for oid in tx.aggregates:  # changed in memory, never saved
+                self._cache.evict(oid)
+            raise
+        for aggregate in changed:
+            self._cache.put(aggregate, tx.epochs[aggregate.id])
         return self.writer.submit(events, epochs)
 
     def _discard(self, tx: Transaction) -> None:

@@ -62,7 +62,7 @@ class IdempotencyKeyReusedError(BalanceError):
 
 
 def account_id_of(owner_id: UUID, kind: AccountKind) -> UUID:
-    return uuid5(NAMESPACE, f"{kind.value}:{owner_id}")
+    return uuid5(NAMESPACE, f"{AccountKind(kind).value}:{owner_id}")
 
 
 def transfer_id_of(key: str) -> UUID:
