@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
@@ -37,7 +37,7 @@ from domains.profile.projection import ProfileProjection
 from domains.profile.queries import ProfileQueries
 from domains.profile.schema import ProfileMutation
 from domains.profile.service import ProfileService
-from eventlog.api import Context, NotAuthenticatedError, Viewer
+from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.database import create_log_schema, create_pool
 from eventlog.graphql_execution import BoundedExecutionContext
@@ -61,7 +61,10 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[lambda: ParserCache(maxsize=1000), lambda: ValidationCache(maxsize=1000)],
+        extensions=[
+            lambda: SyntaxReportingParserCache(maxsize=1000),
+            lambda: ValidationCache(maxsize=1000),
+        ],
         execution_context_class=BoundedExecutionContext,
     )
 
@@ -116,14 +119,20 @@ class Olo:
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
     async def close(self) -> None:
-        if self._worker_task is not None:
-            self._worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
-        await self.writer.stop()
-        await self.hub.stop()
-        await self.pool.close()
-        self.event_log.close()
+        try:
+            if self._worker_task is not None:
+                self._worker_task.cancel()
+                try:
+                    await self._worker_task
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    log.exception("the worker had failed")
+        finally:
+            await self.writer.stop()
+            await self.hub.stop()
+            await self.pool.close()
+            self.event_log.close()
 
 
 def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import strawberry
@@ -84,7 +85,7 @@ end
 """
 
 
-def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[str, float]:
+def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(

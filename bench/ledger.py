@@ -87,8 +87,8 @@ def plain_save(url: str, users: list, clients: int, seconds: float) -> dict:
             t0 = time.perf_counter()
             for _ in range(20):
                 try:
-                    source = app.repository.get(Account.create_id(a, AccountKind.WALLET))
-                    target = app.repository.get(Account.create_id(b, AccountKind.WALLET))
+                    source: Account = app.repository.get(Account.create_id(a, AccountKind.WALLET))
+                    target: Account = app.repository.get(Account.create_id(b, AccountKind.WALLET))
                     transfer = Transfer(
                         key=str(uuid4()),
                         source=source.id,

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import random
 import time
+from typing import Any
 from uuid import uuid4
 
 from app import start
@@ -27,7 +28,7 @@ async def write_log(olo, events: int, wallets: int) -> int:  # type: ignore[no-u
     rng = random.Random(7)
     accounts = [Account(owner_id=uuid4(), kind=AccountKind.WALLET) for _ in range(wallets)]
     clearing = PlatformAccount.PAYMENT_CLEARING.account_id
-    pending = []
+    pending: list[Any] = []
     for account in accounts:
         t = Transfer(
             key=str(uuid4()),

@@ -3,13 +3,14 @@ typed errors that are results rather than exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache
 from strawberry.fastapi import BaseContext
 
 from eventlog.hub import StreamHub
@@ -66,6 +67,22 @@ class Context(BaseContext):
         if self._viewer is None:
             self._viewer = await self._authenticate(self._token())
         return self._viewer
+
+
+class SyntaxReportingParserCache(ParserCache):
+    """strawberry's ParserCache, except that a syntax error is left for strawberry to parse
+    and report: raised from the cache it escapes the subscription path, and a websocket
+    client would get a bare `complete` instead of the error."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            pass
+        yield
 
 
 @strawberry.type(description="The thing asked for does not exist (or is not yours to see).")

@@ -10,8 +10,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-
 from eventlog.database import Connection, connect
 
 log = logging.getLogger(__name__)
@@ -65,7 +63,7 @@ class Leadership:
                     self._conn = await connect(self._database_url)
                     self._conn.add_termination_listener(self._on_terminated)
                     await self._lead()
-                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                except Exception:  # any failure of the session ends leadership
                     log.warning("leadership connection lost; stopping led jobs", exc_info=True)
                 await self._stop_all()
                 await self._close()

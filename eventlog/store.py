@@ -7,6 +7,7 @@ import asyncio
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,23 +27,30 @@ class ProgrammingError(Exception):
     """A command used the store in a way that could lose an update."""
 
 
+@dataclass
+class _Entry:
+    aggregate: Aggregate
+    epoch: int  # the writer epoch it was loaded at
+    committing: asyncio.Future[list[int]] | None = None  # the last command that changed it
+
+
 class _Cache:
-    """Recently used aggregates with the writer epoch they were loaded at (LRU)."""
+    """Recently used aggregates, as this process last saw or changed them (LRU)."""
 
     def __init__(self, maxsize: int) -> None:
-        self._items: OrderedDict[UUID, tuple[Aggregate, int]] = OrderedDict()
+        self._items: OrderedDict[UUID, _Entry] = OrderedDict()
         self._maxsize = maxsize
 
-    def get(self, oid: UUID, epoch: int) -> Aggregate | None:
-        item = self._items.get(oid)
-        if item is None or item[1] != epoch:
+    def get(self, oid: UUID, epoch: int) -> _Entry | None:
+        entry = self._items.get(oid)
+        if entry is None or entry.epoch != epoch:
             return None
         self._items.move_to_end(oid)
-        return item[0]
+        return entry
 
-    def put(self, aggregate: Aggregate, epoch: int) -> None:
-        self._items[aggregate.id] = (aggregate, epoch)
-        self._items.move_to_end(aggregate.id)
+    def put(self, entry: _Entry) -> None:
+        self._items[entry.aggregate.id] = entry
+        self._items.move_to_end(entry.aggregate.id)
         while len(self._items) > self._maxsize:
             self._items.popitem(last=False)
 
@@ -64,6 +72,9 @@ class Transaction:
         self.retrying = fresh  # an earlier try of this command lost a conflict
         self.aggregates: dict[UUID, Aggregate] = {}
         self.epochs: dict[UUID, int] = {}
+        # Commits still in flight whose state this command read: its answer stands only if
+        # they land.
+        self.depends: list[asyncio.Future[list[int]]] = []
 
     async def get(self, oid: UUID, cls: type[A]) -> A | None:
         """The aggregate with this id (None if it has no events yet)."""
@@ -73,12 +84,14 @@ class Transaction:
             found = self.aggregates[oid]
         else:
             epoch = self._store.writer.epoch(oid)
-            loaded = await self._store.load(oid, fresh=self._fresh)
-            if loaded is None:
+            entry = await self._store.entry(oid, fresh=self._fresh)
+            if entry is None:
                 return None
-            found = loaded
+            found = entry.aggregate
             self.aggregates[oid] = found
             self.epochs[oid] = epoch
+            if entry.committing is not None and not entry.committing.done():
+                self.depends.append(entry.committing)
         if not isinstance(found, cls):
             raise TypeError(f"{oid} is a {type(found).__name__}, not a {cls.__name__}")
         return found
@@ -109,18 +122,28 @@ class EventStore:
         self.conflicts = 0
 
     async def load(self, oid: UUID, *, fresh: bool = False) -> Aggregate | None:
+        """The aggregate as this process knows it (`fresh`: as the log has it, unless a
+        command of this process in flight is already ahead)."""
+        entry = await self.entry(oid, fresh=fresh)
+        return entry.aggregate if entry is not None else None
+
+    async def entry(self, oid: UUID, *, fresh: bool = False) -> _Entry | None:
         epoch = self.writer.epoch(oid)
-        if not fresh:
-            cached = self._cache.get(oid, epoch)
-            if cached is not None:
-                return cached
+        if not fresh and (cached := self._cache.get(oid, epoch)) is not None:
+            return cached
         rows = await self.pool.fetch(
             f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
             "WHERE originator_id = $1 ORDER BY originator_version",
             oid,
         )
+        if self.writer.epoch(oid) != epoch:
+            # A command on it was rejected while we read; our copy may predate a retry.
+            return await self.entry(oid, fresh=True)
+        cached = self._cache.get(oid, epoch)
         if not rows:
-            return None
+            return cached  # created by a command in flight, or absent
+        if cached is not None and cached.aggregate.version >= rows[-1]["originator_version"]:
+            return cached  # a command in flight in this process is already ahead
         events = (
             self.mapper.to_domain_event(
                 StoredEvent(oid, r["originator_version"], r["topic"], r["state"])
@@ -129,21 +152,26 @@ class EventStore:
         )
         aggregate = project_aggregate(None, events)
         assert aggregate is not None
-        if self.writer.epoch(oid) != epoch:
-            # A command on it was rejected while we read; our copy may predate a retry.
-            return await self.load(oid, fresh=True)
-        cached = self._cache.get(oid, epoch)
-        if cached is not None and cached.version >= aggregate.version:
-            return cached  # a command in flight in this process is already ahead
-        self._cache.put(aggregate, epoch)
-        return aggregate
+        entry = _Entry(aggregate, epoch)
+        self._cache.put(entry)
+        return entry
 
     async def transact(self, command: Callable[[Transaction], Awaitable[T]]) -> T:
-        """Run a command, commit its events in a group commit, retry it on a conflict."""
+        """Run a command, commit its events in a group commit, retry it on a conflict.
+
+        Its result (or its domain error) is returned only once everything it read from
+        commands still in flight has committed too; otherwise it runs again on fresh state.
+        """
         for attempt in range(self._retries):
             tx = Transaction(self, fresh=attempt > 0)
             try:
                 result = await command(tx)
+            except Exception:
+                self._discard(tx)
+                if await self._landed(tx.depends):
+                    raise
+                await self._after_conflict(tx, attempt)
+                continue
             except BaseException:
                 self._discard(tx)
                 raise
@@ -151,18 +179,31 @@ class EventStore:
             try:
                 await future
             except ConflictError:
-                self.conflicts += 1
-                for oid in tx.aggregates:
-                    self._cache.evict(oid)
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                await self._after_conflict(tx, attempt)
                 continue
             except BaseException:
                 # Not known to be committed: the next command reloads what this one touched.
                 for oid in tx.aggregates:
                     self._cache.evict(oid)
                 raise
-            return result
+            if await self._landed(tx.depends):
+                return result
+            await self._after_conflict(tx, attempt)
         raise ConflictError(f"gave up after {self._retries} conflicting tries")
+
+    @staticmethod
+    async def _landed(depends: list[asyncio.Future[list[int]]]) -> bool:
+        if not depends:
+            return True
+        outcomes = await asyncio.gather(*depends, return_exceptions=True)
+        return not any(isinstance(o, BaseException) for o in outcomes)
+
+    async def _after_conflict(self, tx: Transaction, attempt: int) -> None:
+        self.conflicts += 1
+        for oid in tx.aggregates:
+            self._cache.evict(oid)
+        # Exponential backoff with jitter: processes contending on one aggregate spread out.
+        await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
 
     def _submit(self, tx: Transaction) -> asyncio.Future[list[int]]:
         events: list[StoredEvent] = []
@@ -179,9 +220,10 @@ class EventStore:
             for oid in tx.aggregates:  # changed in memory, never saved
                 self._cache.evict(oid)
             raise
+        future = self.writer.submit(events, epochs)
         for aggregate in changed:
-            self._cache.put(aggregate, tx.epochs[aggregate.id])
-        return self.writer.submit(events, epochs)
+            self._cache.put(_Entry(aggregate, tx.epochs[aggregate.id], future))
+        return future
 
     def _discard(self, tx: Transaction) -> None:
         """A command that failed may have changed aggregates in memory: forget those."""

@@ -107,8 +107,12 @@ class GroupCommitWriter:
 
     async def _drain(self, conn: Connection) -> None:
         while True:
-            await self._wakeup.wait()
+            if not self._queue:
+                await self._wakeup.wait()
             self._wakeup.clear()
+            if conn.is_closed():
+                # Dropped by the server while idle: take a new one, keep the queue.
+                raise asyncpg.InterfaceError("event log writer's connection was closed")
             while self._queue:
                 batch = self._take_batch()
                 try:
@@ -178,7 +182,10 @@ class GroupCommitWriter:
     def _current(self, unit: Unit) -> bool:
         if all(self._epochs.get(oid, 0) == epoch for oid, epoch in unit.epochs.items()):
             return True
-        # Built on a state that was already rejected: its aggregates have new epochs.
+        # Built on a state that was already rejected. What it changed is wrong in memory too,
+        # so whatever was built on it in turn must go as well: new epochs for its aggregates.
+        for oid in unit.firsts:
+            self._epochs[oid] = self._epochs.get(oid, 0) + 1
         self._fail(unit, ConflictError("built on a rejected command"))
         return False
 

@@ -164,5 +164,5 @@ class BalanceService:
 
     async def coins(self, account: AccountRef) -> int:
         """The authoritative balance (from the log, not the read model)."""
-        loaded = await self.store.load(account.account_id)
+        loaded = await self.store.load(account.account_id, fresh=True)
         return loaded.coins if isinstance(loaded, Account) else 0

@@ -21,6 +21,10 @@ class InvalidReceiptError(PaymentError):
     pass
 
 
+class UnsupportedStoreError(InvalidReceiptError):
+    """Purchases from this store are not accepted here."""
+
+
 class ReceiptAlreadyUsedError(PaymentError):
     """A store transaction that another user (or another pack) already redeemed."""
 

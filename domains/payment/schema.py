@@ -11,6 +11,7 @@ from domains.payment.aggregate import (
     InvalidReceiptError,
     ReceiptAlreadyUsedError,
     UnknownCoinPackError,
+    UnsupportedStoreError,
 )
 from domains.payment.service import PaymentService
 from eventlog.api import Context, Forbidden, InvalidInput, NotFound
@@ -61,6 +62,8 @@ class PaymentMutation:
             )
         except UnknownCoinPackError as error:
             return NotFound(message=str(error))
+        except UnsupportedStoreError as error:
+            return InvalidInput(message=str(error), field="store")
         except InvalidReceiptError as error:
             return InvalidInput(message=str(error), field="receipt")
         except ReceiptAlreadyUsedError as error:

@@ -14,6 +14,7 @@ from domains.payment.aggregate import (
     InvalidReceiptError,
     Purchase,
     UnknownCoinPackError,
+    UnsupportedStoreError,
     purchase_id_of,
 )
 from eventlog.store import EventStore, Transaction
@@ -53,7 +54,7 @@ class SandboxVerifier:
 
     async def verify(self, store: str, receipt: str, product_id: str) -> VerifiedReceipt:
         if store != "sandbox":
-            raise InvalidReceiptError(f"store {store!r} is not enabled here; use 'sandbox'")
+            raise UnsupportedStoreError(f"store {store!r} is not enabled here; use 'sandbox'")
         receipt = receipt.strip()
         if not receipt or len(receipt) > 200 or not receipt.isprintable():
             raise InvalidReceiptError("a sandbox receipt is a transaction id of 1-200 characters")

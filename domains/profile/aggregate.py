@@ -24,9 +24,10 @@ class ProfileError(Exception):
 
 
 class InvalidProfileError(ProfileError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
         self.field = field
+        self.reason = reason
 
 
 def user_id_of(firebase_uid: str) -> UUID:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from domains.profile.aggregate import InvalidProfileError, User
 from domains.profile.service import ProfileService
@@ -76,7 +77,7 @@ class ProfileMutation:
         viewer = await info.context.viewer()
         given = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         if given.get("display_name", "x") is None:
-            return InvalidInput(message="display_name cannot be removed", field="display_name")
+            return InvalidInput(message="displayName cannot be removed", field="displayName")
         try:
             user = await info.context.get(ProfileService).update_profile(
                 viewer.user_id,
@@ -84,5 +85,6 @@ class ProfileMutation:
                 private={k: v for k, v in given.items() if k in _PRIVATE},
             )
         except InvalidProfileError as error:
-            return InvalidInput(message=str(error), field=error.field)
+            field = to_camel_case(error.field)
+            return InvalidInput(message=f"{field}: {error.reason}", field=field)
         return ProfileUpdated(profile=OwnProfile(**own_profile_fields(user)))
