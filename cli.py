@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from eventlog.settings import Settings
 
 DEMO_USERS = [
@@ -65,7 +67,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
     url = database_url(settings)
     if args.demo:
-        asyncio.run(seed_demo(settings, url))
+        uvloop.run(seed_demo(settings, url))
         _print_welcome(settings)
     app = create_app(settings, url, run_worker=not args.no_worker)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets")
@@ -152,9 +154,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     handlers: dict[str, Any] = {
         "serve": lambda: serve(settings, args),
-        "worker": lambda: asyncio.run(run_worker(settings)),
-        "replay": lambda: asyncio.run(replay(settings, args.name)),
-        "demo": lambda: asyncio.run(seed_demo(settings, database_url(settings))),
+        "worker": lambda: uvloop.run(run_worker(settings)),
+        "replay": lambda: uvloop.run(replay(settings, args.name)),
+        "demo": lambda: uvloop.run(seed_demo(settings, database_url(settings))),
         "dev-token": lambda: print(dev_token(settings, args.uid)),
         "schema": lambda: (
             args.write.write_text(schema_sdl()) if args.write else print(schema_sdl(), end="")

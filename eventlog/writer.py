@@ -36,7 +36,8 @@ class Unit:
 
     def __post_init__(self) -> None:
         for e in self.events:
-            oid = UUID(str(e.originator_id))
+            oid = e.originator_id
+            assert isinstance(oid, UUID)
             self.firsts.setdefault(oid, e.originator_version)
             self.lasts[oid] = e.originator_version
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -61,6 +62,7 @@ class IdempotencyKeyReusedError(BalanceError):
     """The same idempotency key was used for a different transfer."""
 
 
+@lru_cache(maxsize=200_000)
 def account_id_of(owner_id: UUID, kind: AccountKind) -> UUID:
     return uuid5(NAMESPACE, f"{AccountKind(kind).value}:{owner_id}")
 
@@ -96,26 +98,53 @@ class Account(Aggregate):
         if self.coins < amount:
             raise InsufficientFundsError(self.id, self.coins, amount)
 
+    # Movements are explicit event classes (not @event methods): they are the hottest path
+    # of the ledger, and triggering them directly skips the decorator's per-call signature
+    # filtering, about a third of a transfer's CPU time.
+    class Debited(Aggregate.Event):
+        TOPIC = "olo.balance:Account.Debited"
+        transfer_id: UUID
+        amount: int
+        reason: str
+        counterparty: UUID
+        balance: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            aggregate.coins = self.balance  # type: ignore[attr-defined]
+
+    class Credited(Aggregate.Event):
+        TOPIC = "olo.balance:Account.Credited"
+        transfer_id: UUID
+        amount: int
+        reason: str
+        counterparty: UUID
+        balance: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            aggregate.coins = self.balance  # type: ignore[attr-defined]
+
     def debit(self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID) -> None:
         check_amount(amount)
         self.check_can_pay(amount)
-        self._debited(transfer_id, amount, reason, counterparty, self.coins - amount)
-
-    @event("Debited", topic="olo.balance:Account.Debited")
-    def _debited(
-        self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID, balance: int
-    ) -> None:
-        self.coins = balance
+        self.trigger_event(
+            self.Debited,
+            transfer_id=transfer_id,
+            amount=amount,
+            reason=reason,
+            counterparty=counterparty,
+            balance=self.coins - amount,
+        )
 
     def credit(self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID) -> None:
         check_amount(amount)
-        self._credited(transfer_id, amount, reason, counterparty, self.coins + amount)
-
-    @event("Credited", topic="olo.balance:Account.Credited")
-    def _credited(
-        self, transfer_id: UUID, amount: int, reason: str, counterparty: UUID, balance: int
-    ) -> None:
-        self.coins = balance
+        self.trigger_event(
+            self.Credited,
+            transfer_id=transfer_id,
+            amount=amount,
+            reason=reason,
+            counterparty=counterparty,
+            balance=self.coins + amount,
+        )
 
 
 class Transfer(Aggregate):
