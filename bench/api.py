@@ -1,5 +1,6 @@
 """API: `purchaseCoins` through HTTP GraphQL vs a trivial cached strawberry mutation, same
-server process, same run. Load from `wrk` (apt-get install wrk) on loopback.
+server process (API only; a separate `olo worker` projects), same run.
+Load from `wrk` (apt-get install wrk) on loopback.
 
     .venv/bin/python -m bench.api [--seconds 10] [--connections 64] [--users 100]
 """
@@ -48,7 +49,8 @@ def bench_app() -> FastAPI:
     from app import create_app
     from eventlog.settings import Settings
 
-    app = create_app(Settings(), os.environ["OLO_BENCH_API_DATABASE_URL"])
+    # The production shape: API processes serve, a worker process projects.
+    app = create_app(Settings(), os.environ["OLO_BENCH_API_DATABASE_URL"], run_worker=False)
     trivial = strawberry.Schema(
         query=TrivialQuery,
         mutation=TrivialMutation,
@@ -85,7 +87,16 @@ end
 """
 
 
-def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    path: str, script: str, seconds: float, connections: int, pids: dict[str, int]
+) -> dict[str, Any]:
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(
@@ -104,6 +115,8 @@ def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[st
         check=True,
     ).stdout
     Path(f.name).unlink()
+    used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+)(\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(\w+)", out)
@@ -113,6 +126,7 @@ def run_wrk(path: str, script: str, seconds: float, connections: int) -> dict[st
         "p50": f"{p50.group(1)}{p50.group(2)}" if p50 else "",
         "p99": f"{p99.group(1)}{p99.group(2)}" if p99 else "",
         "non_2xx": int(errors.group(1)) if errors else 0,
+        **{f"{name}_cpu_us_per_req": round(used[name] / total * 1e6) for name in used},
     }
 
 
@@ -123,7 +137,8 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     args = parser.parse_args()
     url = await fresh_database("olo_bench_api")
-    env = {**os.environ, "OLO_BENCH_API_DATABASE_URL": url}
+    env = {**os.environ, "OLO_BENCH_API_DATABASE_URL": url, "DATABASE_URL": url}
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)  # noqa: ASYNC220
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
         [
             sys.executable,
@@ -155,12 +170,15 @@ async def main() -> None:
                     json={"query": "{ me { id } }"},
                     headers={"Authorization": f"Bearer {token}"},
                 )
-        trivial = run_wrk("/trivial", LUA_TRIVIAL, args.seconds, args.connections)
+        pids = {"api": server.pid, "worker": worker.pid}
+        trivial = run_wrk("/trivial", LUA_TRIVIAL, args.seconds, args.connections, pids)
         lua = LUA_PURCHASE % ",".join(json.dumps(t) for t in tokens)
-        purchase = run_wrk("/graphql", lua, args.seconds, args.connections)
+        purchase = run_wrk("/graphql", lua, args.seconds, args.connections, pids)
     finally:
         server.terminate()
+        worker.terminate()
         server.wait(10)
+        worker.wait(10)
     from eventlog.database import connect
 
     conn = await connect(url)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 100_000
     projection_page_size: int = 2000
     leadership_poll_seconds: float = 1.0
+    gc_young_threshold: int = 10_000
 
     firebase_project_id: str = "demo-olo"
     firebase_auth_emulator_host: str | None = "127.0.0.1:9099"

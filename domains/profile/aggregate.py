@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -30,6 +31,7 @@ class InvalidProfileError(ProfileError):
         self.reason = reason
 
 
+@lru_cache(maxsize=100_000)
 def user_id_of(firebase_uid: str) -> UUID:
     return uuid5(NAMESPACE, f"firebase:{firebase_uid}")
 

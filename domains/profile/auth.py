@@ -33,6 +33,7 @@ import binascii
 import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ class TokenVerifier:
         *,
         emulator: bool,
         credentials_file: Path | None = None,
+        verified_cache_size: int = 10_000,
     ) -> None:
         if not project_id:
             raise AuthConfigurationError("a Firebase project id is required")
@@ -120,6 +122,11 @@ class TokenVerifier:
             project_id,
             None if emulator else credentials_file,
         )
+        # A client sends the same ID token for up to an hour: verify it once. Revocation is
+        # not checked by verify() either, so a cached answer is the answer verify() gives,
+        # until the token expires.
+        self._verified: OrderedDict[str, FirebaseIdentity] = OrderedDict()
+        self._verified_max = verified_cache_size
 
     @property
     def project_id(self) -> str:
@@ -163,9 +170,20 @@ class TokenVerifier:
         Real verification may fetch Google's certificates over HTTP (cached afterwards), so
         it runs in a worker thread; emulator verification is pure CPU and runs inline.
         """
+        if token is not None and (known := self._verified.get(token)) is not None:
+            if self._emulator or time.time() < known.claims.get("exp", 0):
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]
         if self._emulator:
-            return self.verify(token)
-        return await asyncio.to_thread(self.verify, token)
+            identity = self.verify(token)
+        else:
+            identity = await asyncio.to_thread(self.verify, token)
+        assert token is not None
+        self._verified[token] = identity
+        if len(self._verified) > self._verified_max:
+            self._verified.popitem(last=False)
+        return identity
 
     def _check_mode(self) -> None:
         emulated = _auth_utils.is_emulated()
