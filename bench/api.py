@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import GraphQLRouter
 
-from bench.common import fresh_database, report
+from bench.common import fresh_database, report, wait_ready
 from domains.profile.auth import mint_emulator_token
 
 PORT = 8765
@@ -155,14 +155,8 @@ async def main() -> None:
         env=env,
     )
     try:
+        await wait_ready(f"http://127.0.0.1:{PORT}")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
             tokens = [mint_emulator_token(f"bench-{i}", "demo-olo") for i in range(args.users)]
             for token in tokens:  # register every user before measuring
                 await client.post(

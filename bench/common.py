@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from eventlog.application import open_event_log
 from eventlog.database import connect
 
@@ -34,6 +36,20 @@ async def fresh_database(name: str) -> str:
     url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
     await asyncio.to_thread(lambda: open_event_log(url).close())
     return url
+
+
+async def wait_ready(base_url: str, *, seconds: float = 30) -> None:
+    """Poll /readyz until the server answers 200 (or give up after `seconds`)."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{base_url} not ready after {seconds} s")
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

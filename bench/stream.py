@@ -18,11 +18,10 @@ import subprocess
 import sys
 import time
 
-import httpx
 import websockets
 
 from app import start
-from bench.common import fresh_database, percentiles, report
+from bench.common import fresh_database, percentiles, report, wait_ready
 from domains.balance.aggregate import Account, AccountKind, account_id_of
 from domains.balance.service import AccountRef, BalanceService
 from domains.profile.aggregate import user_id_of
@@ -134,14 +133,7 @@ async def main() -> None:
     committed: dict[tuple[str, int], float] = {}
     stop = asyncio.Event()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+        await wait_ready(f"http://127.0.0.1:{PORT}")
         ready = asyncio.Event()
         counter = [0, len(uids)]
         tasks = []

@@ -4,16 +4,18 @@ database per test made from a prepared template, and olo started on it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from app import Olo, create_app, projections, start
 from eventlog.application import open_event_log
@@ -100,11 +102,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def api(settings: Settings, database_url: str) -> AsyncIterator[str]:
-    """olo's HTTP server (API + worker) on a loopback port; yields its base URL."""
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
     port = free_port()
-    app = create_app(settings, database_url)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
     )
@@ -113,9 +114,24 @@ async def api(settings: Settings, database_url: str) -> AsyncIterator[str]:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+
+
+@pytest.fixture
+def serve() -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[str]]:
+    """`async with serve(app) as base_url:` for tests that build their own app."""
+    return serving
+
+
+@pytest.fixture
+async def api(settings: Settings, database_url: str) -> AsyncIterator[str]:
+    """olo's HTTP server (API + worker) on a loopback port; yields its base URL."""
+    async with serving(create_app(settings, database_url)) as base_url:
+        yield base_url
 
 
 @pytest.fixture(autouse=True)

@@ -7,15 +7,14 @@ import asyncio
 import functools
 import gc
 import json
-import socket
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from graphql_client import BALANCE_SUBSCRIPTION, SubscriptionClient, subscribe, token_for
 
@@ -48,23 +47,13 @@ class Served:
 
 
 @pytest.fixture
-async def served(settings: Settings, database_url: str) -> AsyncIterator[Served]:
+async def served(
+    settings: Settings, database_url: str, serve: Callable[[FastAPI], Any]
+) -> AsyncIterator[Served]:
     """The API (no worker) under uvicorn in this event loop, with its app at hand."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     app = olo_app.create_app(settings, database_url, run_worker=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield Served(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
+    async with serve(app) as base_url:
+        yield Served(base_url, app)
 
 
 def _is_server_code(filename: str) -> bool:
