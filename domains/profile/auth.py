@@ -7,7 +7,7 @@ The API layer hands the raw bearer token to :meth:`TokenVerifier.verify` (or
 Emulator mode
     firebase-admin switches to the Firebase Auth emulator *only* through the
     ``FIREBASE_AUTH_EMULATOR_HOST`` environment variable, which the settings object sets;
-    this module never reads or writes ``os.environ`` itself. The ``emulator`` flag given to
+    this module never reads or writes the environment itself. The ``emulator`` flag given to
     :class:`TokenVerifier` must agree with it, and a verifier refuses to run when the two
     disagree (:class:`AuthConfigurationError`): a production verifier with that variable
     leaking into its environment would otherwise accept unsigned tokens.
