@@ -26,6 +26,10 @@ from domains.balance.projection import BALANCE_CHANNEL, BalanceProjection
 from domains.balance.queries import BalanceQueries
 from domains.balance.schema import BalanceQuery, BalanceSubscription
 from domains.balance.service import BalanceService
+from domains.billing.projection import TariffProjection
+from domains.billing.queries import TariffQueries
+from domains.billing.schema import BillingQuery
+from domains.billing.service import TariffService
 from domains.payment.schema import PaymentMutation, PaymentQuery
 from domains.payment.service import (
     PaymentService,
@@ -52,7 +56,7 @@ from eventlog.writer import GroupCommitWriter
 
 log = logging.getLogger("olo")
 
-Query = merge_types("Query", (BalanceQuery, PaymentQuery))
+Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery))
 Mutation = merge_types("Mutation", (ProfileMutation, PaymentMutation))
 Subscription = merge_types("Subscription", (BalanceSubscription,))
 
@@ -71,7 +75,7 @@ def build_schema() -> strawberry.Schema:
 
 
 def projections() -> list[Projection]:
-    return [ProfileProjection(), BalanceProjection()]
+    return [ProfileProjection(), BalanceProjection(), TariffProjection()]
 
 
 @dataclass
@@ -178,6 +182,8 @@ async def start(
         ProfileQueries: ProfileQueries(pool),
         BalanceService: balance,
         BalanceQueries: BalanceQueries(pool),
+        TariffService: TariffService(store),
+        TariffQueries: TariffQueries(pool),
         PaymentService: PaymentService(
             store, verifier or SandboxVerifier(), load_coin_packs(settings.coin_packs_file)
         ),

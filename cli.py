@@ -34,6 +34,18 @@ def database_url(settings: Settings) -> str:
     return str(server.get_uri())
 
 
+async def seed_tariffs(settings: Settings, url: str) -> None:
+    """The seed tariff for each call kind that has none yet (idempotent)."""
+    from app import start
+    from domains.billing.service import TariffService
+
+    olo = await start(settings, url)
+    try:
+        await olo.services[TariffService].ensure_seeded()
+    finally:
+        await olo.close()
+
+
 async def seed_demo(settings: Settings, url: str) -> None:
     """Demo users and streamers with coins; running it twice changes nothing."""
     from app import start
@@ -66,6 +78,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     from app import create_app
 
     url = database_url(settings)
+    uvloop.run(seed_tariffs(settings, url))
     if args.demo:
         uvloop.run(seed_demo(settings, url))
         _print_welcome(settings)
@@ -88,8 +101,10 @@ def _print_welcome(settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     from app import start
+    from domains.billing.service import TariffService
 
     olo = await start(settings, database_url(settings))
+    await olo.services[TariffService].ensure_seeded()
     olo.start_worker()
     try:
         await asyncio.Event().wait()
