@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from fastapi import FastAPI
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import GraphQLRouter
 
-from bench.common import fresh_database, report, wait_ready
+from bench.common import fresh_database, report, spawn_api, spawn_worker, wait_ready
 from domains.profile.auth import mint_emulator_token
 
 PORT = 8765
@@ -138,22 +137,8 @@ async def main() -> None:
     args = parser.parse_args()
     url = await fresh_database("olo_bench_api")
     env = {**os.environ, "OLO_BENCH_API_DATABASE_URL": url, "DATABASE_URL": url}
-    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)  # noqa: ASYNC220
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.api:bench_app",
-            "--factory",
-            "--port",
-            str(PORT),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
+    worker = spawn_worker(env)
+    server = spawn_api("bench.api:bench_app", PORT, env)
     try:
         await wait_ready(f"http://127.0.0.1:{PORT}")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:

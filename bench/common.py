@@ -7,6 +7,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,18 @@ async def fresh_database(name: str) -> str:
     url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
     await asyncio.to_thread(lambda: open_event_log(url).close())
     return url
+
+
+def spawn_api(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """uvicorn serving `module:factory` on a loopback port, in its own process."""
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log", "--ws", "websockets"]
+    return subprocess.Popen(command, env=env)
+
+
+def spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`olo worker` (projections and policies) on env's DATABASE_URL, in its own process."""
+    return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)
 
 
 async def wait_ready(base_url: str, *, seconds: float = 30) -> None:

@@ -14,14 +14,12 @@ import asyncio
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 
 import websockets
 
 from app import start
-from bench.common import fresh_database, percentiles, report, wait_ready
+from bench.common import fresh_database, percentiles, report, spawn_api, spawn_worker, wait_ready
 from domains.balance.aggregate import Account, AccountKind, account_id_of
 from domains.balance.service import AccountRef, BalanceService
 from domains.profile.aggregate import user_id_of
@@ -111,24 +109,8 @@ async def main() -> None:
         await asyncio.gather(
             *(balance.grant(users[u], 100_000, key=f"fund/{u}") for u in uids[chunk : chunk + 200])
         )
-    api = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.stream:api_app",
-            "--factory",
-            "--port",
-            str(PORT),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--ws",
-            "websockets",
-        ],
-        env=env,
-    )
-    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)  # noqa: ASYNC220
+    api = spawn_api("bench.stream:api_app", PORT, env)
+    worker = spawn_worker(env)
     received: dict[tuple[str, int], float] = {}
     committed: dict[tuple[str, int], float] = {}
     stop = asyncio.Event()

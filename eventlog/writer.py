@@ -184,9 +184,8 @@ class GroupCommitWriter:
         if all(self._epochs.get(oid, 0) == epoch for oid, epoch in unit.epochs.items()):
             return True
         # Built on a state that was already rejected. What it changed is wrong in memory too,
-        # so whatever was built on it in turn must go as well: new epochs for its aggregates.
-        for oid in unit.firsts:
-            self._epochs[oid] = self._epochs.get(oid, 0) + 1
+        # so whatever was built on it in turn must go as well.
+        self._invalidate(unit)
         self._fail(unit, ConflictError("built on a rejected command"))
         return False
 
@@ -201,9 +200,13 @@ class GroupCommitWriter:
             start = end
 
     def _reject(self, unit: Unit) -> None:
+        self._invalidate(unit)
+        self._fail(unit, ConflictError(f"conflict on {sorted(map(str, unit.firsts))}"))
+
+    def _invalidate(self, unit: Unit) -> None:
+        """New epochs for the unit's aggregates: nothing built on it in memory may commit."""
         for oid in unit.firsts:
             self._epochs[oid] = self._epochs.get(oid, 0) + 1
-        self._fail(unit, ConflictError(f"conflict on {sorted(map(str, unit.firsts))}"))
 
     def _fail(self, unit: Unit, error: BaseException) -> None:
         if not unit.future.done():
