@@ -30,6 +30,10 @@ from domains.billing.projection import TariffProjection
 from domains.billing.queries import TariffQueries
 from domains.billing.schema import BillingQuery
 from domains.billing.service import TariffService
+from domains.blocklist.projection import BlocklistProjection
+from domains.blocklist.queries import BlocklistQueries
+from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
+from domains.blocklist.service import BlocklistService
 from domains.payment.schema import PaymentMutation, PaymentQuery
 from domains.payment.service import (
     PaymentService,
@@ -42,8 +46,19 @@ from domains.profile.projection import ProfileProjection
 from domains.profile.queries import ProfileQueries
 from domains.profile.schema import ProfileMutation
 from domains.profile.service import ProfileService
+from domains.video.access import MediaAccess
+from domains.video.agora import AgoraRest, RtcTokens
+from domains.video.meter import CallMeter
+from domains.video.policy import BlockEndsCallPolicy, KickPolicy
+from domains.video.presence import Presence
+from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
+from domains.video.queries import CallQueries
+from domains.video.schema import VideoMutation, VideoQuery, VideoSubscription
+from domains.video.service import CallService, CallTimings
+from domains.video.webhooks import agora_webhooks
 from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
+from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.hub import StreamHub
@@ -56,9 +71,11 @@ from eventlog.writer import GroupCommitWriter
 
 log = logging.getLogger("olo")
 
-Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery))
-Mutation = merge_types("Mutation", (ProfileMutation, PaymentMutation))
-Subscription = merge_types("Subscription", (BalanceSubscription,))
+Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery, BlocklistQuery, VideoQuery))
+Mutation = merge_types(
+    "Mutation", (ProfileMutation, PaymentMutation, BlocklistMutation, VideoMutation)
+)
+Subscription = merge_types("Subscription", (BalanceSubscription, VideoSubscription))
 
 
 def build_schema() -> strawberry.Schema:
@@ -75,7 +92,13 @@ def build_schema() -> strawberry.Schema:
 
 
 def projections() -> list[Projection]:
-    return [ProfileProjection(), BalanceProjection(), TariffProjection()]
+    return [
+        ProfileProjection(),
+        BalanceProjection(),
+        TariffProjection(),
+        BlocklistProjection(),
+        CallProjection(),
+    ]
 
 
 @dataclass
@@ -92,6 +115,8 @@ class Olo:
     verifier: TokenVerifier
     services: dict[type, Any]
     runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
+    meters: list[CallMeter] = field(default_factory=list)
+    closers: list[Any] = field(default_factory=list)
     leadership: Leadership | None = None
     _worker_task: asyncio.Task[None] | None = None
 
@@ -120,6 +145,8 @@ class Olo:
                 else runner.policy.name
             )
             leadership.add(name, _follower(runner, self.hub))
+        for meter in self.meters:
+            leadership.add(meter.name, _meter(meter, self.hub))
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
@@ -134,10 +161,21 @@ class Olo:
                 except Exception:
                     log.exception("the worker had failed")
         finally:
+            for close in self.closers:
+                await close()
             await self.writer.stop()
             await self.hub.stop()
             await self.pool.close()
             self.event_log.close()
+
+
+def _meter(meter: CallMeter, hub: StreamHub) -> Any:
+    wakeup = hub.wakeup(CHANNEL)
+
+    async def run() -> None:
+        await meter.run(wakeup)
+
+    return run
 
 
 def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:
@@ -150,7 +188,11 @@ def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:
 
 
 async def start(
-    settings: Settings, database_url: str, *, verifier: ReceiptVerifier | None = None
+    settings: Settings,
+    database_url: str,
+    *,
+    verifier: ReceiptVerifier | None = None,
+    clock: Clock | None = None,
 ) -> Olo:
     """Open the log, create what is missing, start the writer and the listener."""
     settings.export_environment()
@@ -174,8 +216,27 @@ async def start(
         retries=settings.command_retries,
     )
     hub = StreamHub(database_url)
-    await hub.start([CHANNEL, BALANCE_CHANNEL])
+    await hub.start([CHANNEL, BALANCE_CHANNEL, CALLS_CHANNEL, EARNINGS_CHANNEL])
     balance = BalanceService(store)
+    clock = clock or SystemClock()
+    presence = Presence(
+        pool,
+        heartbeat_seconds=settings.presence_heartbeat_seconds,
+        ttl_seconds=settings.presence_ttl_seconds,
+    )
+    presence.start()
+    calls = CallService(
+        store,
+        clock,
+        presence.is_online,
+        CallTimings(ring_seconds=settings.ring_seconds, media_seconds=settings.media_seconds),
+    )
+    agora = AgoraRest(
+        settings.agora_rest_url,
+        settings.agora_app_id,
+        settings.agora_customer_id,
+        settings.agora_customer_secret,
+    )
     services: dict[type, Any] = {
         EventStore: store,
         ProfileService: ProfileService(store),
@@ -184,6 +245,17 @@ async def start(
         BalanceQueries: BalanceQueries(pool),
         TariffService: TariffService(store),
         TariffQueries: TariffQueries(pool),
+        BlocklistService: BlocklistService(store),
+        BlocklistQueries: BlocklistQueries(pool),
+        Settings: settings,
+        CallService: calls,
+        CallQueries: CallQueries(pool),
+        Presence: presence,
+        MediaAccess: MediaAccess(
+            settings.agora_app_id,
+            RtcTokens(settings.agora_app_id, settings.agora_app_certificate),
+            grace_seconds=settings.agora_token_grace_seconds,
+        ),
         PaymentService: PaymentService(
             store, verifier or SandboxVerifier(), load_coin_packs(settings.coin_packs_file)
         ),
@@ -193,12 +265,21 @@ async def start(
         emulator=bool(settings.firebase_auth_emulator_host),
         credentials_file=settings.firebase_credentials_file,
     )
-    policies: list[Policy] = [WelcomeBonusPolicy(balance, settings.welcome_bonus_coins)]
+    policies: list[Policy] = [
+        WelcomeBonusPolicy(balance, settings.welcome_bonus_coins),
+        BlockEndsCallPolicy(calls),
+    ]
+    if settings.media_events == "agora":
+        policies.append(KickPolicy(agora, settings.agora_kick_seconds))
     runners: list[ProjectionRunner | PolicyRunner] = [
         ProjectionRunner(p, pool, event_log.mapper, page_size=settings.projection_page_size)
         for p in projections()
     ]
     runners += [PolicyRunner(p, pool, event_log.mapper) for p in policies]
+    meters = [
+        CallMeter(shard, settings.meter_shards, calls, store, pool, event_log.mapper, clock)
+        for shard in range(settings.meter_shards)
+    ]
     tune_garbage_collector(settings)
     return Olo(
         settings,
@@ -211,6 +292,8 @@ async def start(
         token_verifier,
         services,
         runners,
+        meters,
+        [presence.stop, agora.aclose],
     )
 
 
@@ -252,13 +335,14 @@ def create_app(
     *,
     run_worker: bool = True,
     verifier: ReceiptVerifier | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """The HTTP app; its lifespan starts olo (and a worker, when asked)."""
     holder: dict[str, Olo] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        olo = await start(settings, database_url, verifier=verifier)
+        olo = await start(settings, database_url, verifier=verifier, clock=clock)
         holder["olo"] = olo
         app.state.olo = olo
         if run_worker:
@@ -279,6 +363,9 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(
+        agora_webhooks(lambda: holder["olo"].services[CallService], settings.agora_ncs_secret)
+    )
 
     registry = CollectorRegistry()
     registry.register(_OloCollector(holder))  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,28 @@ class Settings(BaseSettings):
 
     welcome_bonus_coins: int = 0
     coin_packs_file: Path | None = None
+
+    # Calls
+    ring_seconds: float = 30.0  # an unanswered call is missed after this
+    media_seconds: float = 20.0  # after accepting, both must join the channel within this
+    roulette_offer_seconds: float = 10.0
+    roulette_skip_minutes: float = 10.0  # a streamer skipped in roulette is not offered again
+    presence_heartbeat_seconds: float = 10.0
+    presence_ttl_seconds: float = 30.0  # online until this long after the last heartbeat
+    meter_shards: int = 8  # calls are billed in this many shards, each led by one worker
+    # "agora": Agora's webhooks say who joined a channel; "clients": the apps report it
+    # themselves through joinCall/leaveCall (development without Agora).
+    media_events: Literal["agora", "clients"] = "agora"
+
+    # Agora (base URL is a setting so tests run against a loopback fake)
+    agora_app_id: str = "0123456789abcdef0123456789abcdef"
+    agora_app_certificate: str = "fedcba9876543210fedcba9876543210"
+    agora_rest_url: str = "https://api.agora.io"
+    agora_customer_id: str = "olo-dev"
+    agora_customer_secret: str = "olo-dev-secret"
+    agora_ncs_secret: str = "olo-dev-ncs-secret"
+    agora_token_grace_seconds: int = 30  # token privileges last this long past paid time
+    agora_kick_seconds: int = 60  # a kicking rule keeps a removed user out this long
 
     def export_environment(self) -> None:
         """Hand the settings that third-party libraries read from the environment to them."""

@@ -75,17 +75,24 @@ class Transaction:
         # Commits still in flight whose state this command read: its answer stands only if
         # they land.
         self.depends: list[asyncio.Future[list[int]]] = []
+        self._absent: set[UUID] = set()
 
     async def get(self, oid: UUID, cls: type[A]) -> A | None:
-        """The aggregate with this id (None if it has no events yet)."""
-        if any(a.pending_events for a in self.aggregates.values()):
-            raise ProgrammingError("load every aggregate before changing any of them")
+        """The aggregate with this id (None if it has no events yet).
+
+        What this command already loaded or created is answered without a round trip, so
+        it may be asked for again after changes; anything else must be loaded first."""
         if oid in self.aggregates:
             found = self.aggregates[oid]
+        elif oid in self._absent:
+            return None
         else:
+            if any(a.pending_events for a in self.aggregates.values()):
+                raise ProgrammingError("load every aggregate before changing any of them")
             epoch = self._store.writer.epoch(oid)
             entry = await self._store.entry(oid, fresh=self._fresh)
             if entry is None:
+                self._absent.add(oid)
                 return None
             found = entry.aggregate
             self.aggregates[oid] = found
@@ -99,6 +106,7 @@ class Transaction:
     def add(self, aggregate: Aggregate) -> None:
         """A new aggregate created by this command."""
         self.aggregates[aggregate.id] = aggregate
+        self._absent.discard(aggregate.id)
         self.epochs[aggregate.id] = self._store.writer.epoch(aggregate.id)
 
 

@@ -1,0 +1,1 @@
+"""Blocklist: users who blocked other users; no calls (or matches) between them."""

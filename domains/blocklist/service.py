@@ -1,0 +1,89 @@
+"""Commands of the blocklist: block and unblock a user, and the check other domains run
+inside their own commands (video refuses calls between blocked users)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from domains.blocklist.aggregate import (
+    Block,
+    NotBlockedError,
+    block_id_of,
+    check_not_self,
+    check_reason,
+)
+from domains.profile.aggregate import User
+from domains.profile.service import UserNotFoundError
+from eventlog.store import EventStore, Transaction
+
+
+@dataclass(frozen=True)
+class BlockReceipt:
+    """A block as it stands after the command."""
+
+    block_id: UUID
+    blocker_id: UUID
+    blocked_id: UUID
+    reason: str
+    already_blocked: bool  # it was active before: nothing changed, the first reason stands
+
+
+async def _load_block(tx: Transaction, blocker_id: UUID, blocked_id: UUID) -> Block | None:
+    return await tx.get(block_id_of(blocker_id, blocked_id), Block)
+
+
+async def blocked_between(tx: Transaction, a: UUID, b: UUID) -> bool:
+    """True if either user has an active block on the other.
+
+    Call it inside a command before changing any aggregate (a Transaction loads first).
+    """
+    if a == b:
+        return False
+    for blocker, blocked in ((a, b), (b, a)):
+        block = await _load_block(tx, blocker, blocked)
+        if block is not None and block.active:
+            return True
+    return False
+
+
+async def _user_exists(tx: Transaction, user_id: UUID) -> bool:
+    try:
+        return await tx.get(user_id, User) is not None
+    except TypeError:  # the id of something that is not a user
+        return False
+
+
+class BlocklistService:
+    """Blocking and unblocking users."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def block(self, blocker_id: UUID, blocked_id: UUID, reason: str = "") -> BlockReceipt:
+        """Block a user; blocking someone already blocked changes nothing."""
+        check_not_self(blocker_id, blocked_id)
+        check_reason(reason)
+
+        async def command(tx: Transaction) -> BlockReceipt:
+            if not await _user_exists(tx, blocked_id):
+                raise UserNotFoundError(str(blocked_id))
+            block = await _load_block(tx, blocker_id, blocked_id)
+            if block is None:
+                block = Block(blocker_id=blocker_id, blocked_id=blocked_id)
+                tx.add(block)
+            changed = block.block(reason)
+            return BlockReceipt(block.id, blocker_id, blocked_id, block.reason, not changed)
+
+        return await self.store.transact(command)
+
+    async def unblock(self, blocker_id: UUID, blocked_id: UUID) -> None:
+        """Lift a block; NotBlockedError if there is no active one."""
+
+        async def command(tx: Transaction) -> None:
+            block = await _load_block(tx, blocker_id, blocked_id)
+            if block is None:
+                raise NotBlockedError(blocked_id)
+            block.unblock()
+
+        await self.store.transact(command)

@@ -1,0 +1,213 @@
+"""The call meter: one shard of calls' timers, run by the one worker leading the shard.
+
+For every open call of its shard the meter keeps one wake-up time: the ring deadline, the
+media deadline, or the next billing checkpoint of either side. At that time it runs the
+call's next command (miss, no-media check, bill); the command answers with the call, from
+which the next wake-up follows. On start it takes the open calls of its shard from the calls
+read model, at a log position read in the same snapshot, and follows the log from there, so
+nothing that happened while no meter ran is missed: overdue checkpoints are charged at once,
+each exactly once (transfer idempotency keys and the call's own checkpoint count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Mapper
+
+from domains.video.aggregate import Call, CallStatus, Side
+from domains.video.projection import CallProjection, shard_of
+from domains.video.service import CallService
+from eventlog.clock import Clock
+from eventlog.projection import read_page
+from eventlog.store import EventStore
+
+log = logging.getLogger(__name__)
+
+# Events written elsewhere that change when a call must next be looked at.
+_WATCHED = frozenset(
+    {
+        Call.Requested.TOPIC,
+        Call.Accepted.TOPIC,
+        Call.Connected.TOPIC,
+        Call.MediaJoined.TOPIC,
+        Call.MediaLeft.TOPIC,
+        Call.Ended.TOPIC,
+        Call.Declined.TOPIC,
+        Call.Cancelled.TOPIC,
+        Call.Missed.TOPIC,
+    }
+)
+
+
+def next_wake(call: Call, media_seconds: float) -> float | None:
+    """When the meter must next act on a call (None: never again)."""
+    if call.status is CallStatus.RINGING:
+        return call.ring_deadline
+    if call.status is CallStatus.ACCEPTED:
+        return call.media_deadline
+    if call.status is not CallStatus.CONNECTED:
+        return None
+    times = [t for t in (call.next_due(Side.CALLER), call.next_due(Side.STREAMER)) if t]
+    times += [t + media_seconds for t in call.absent_since.values() if t is not None]
+    return min(times) if times else None
+
+
+class CallMeter:
+    """Timers of one shard of calls."""
+
+    def __init__(
+        self,
+        shard: int,
+        shards: int,
+        service: CallService,
+        store: EventStore,
+        pool: asyncpg.Pool,
+        mapper: Mapper[Any],
+        clock: Clock,
+        *,
+        concurrency: int = 256,
+    ) -> None:
+        self.shard = shard
+        self.shards = shards
+        self.name = f"video.meter.{shard}"
+        self._service = service
+        self._store = store
+        self._pool = pool
+        self._mapper = mapper
+        self._clock = clock
+        self._heap: list[tuple[float, int, UUID]] = []
+        self._wake: dict[UUID, float] = {}  # each call's current wake-up (others are stale)
+        self._order = itertools.count()
+        self._changed = asyncio.Event()
+        self._busy: set[UUID] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.position = 0
+        self.ticks = 0
+
+    @property
+    def calls(self) -> int:
+        return len(self._wake)
+
+    async def run(self, wakeup: asyncio.Event) -> None:
+        """Until cancelled: load the shard's open calls, then follow the log and the clock."""
+        await self._load_open_calls()
+        timers = asyncio.create_task(self._run_timers(), name=f"{self.name}.timers")
+        try:
+            while True:
+                wakeup.clear()
+                await self._follow_log()
+                try:
+                    await asyncio.wait_for(wakeup.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+        finally:
+            timers.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(timers, *self._tasks, return_exceptions=True)
+
+    async def _load_open_calls(self) -> None:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            self.position = int(
+                await conn.fetchval(
+                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
+                    CallProjection.name,
+                )
+            )
+            rows = await conn.fetch(
+                "SELECT call_id FROM video_calls "
+                "WHERE status IN ('ringing', 'accepted', 'connected')"
+            )
+        for row in rows:
+            if shard_of(row["call_id"], self.shards) == self.shard:
+                await self._reschedule(row["call_id"], fresh=True)
+
+    async def _follow_log(self) -> None:
+        while True:
+            last, events = await read_page(self._pool, self._mapper, self.position, 2000, _WATCHED)
+            if last == self.position:
+                return
+            for recorded in events:
+                call_id = recorded.event.originator_id
+                if shard_of(call_id, self.shards) == self.shard:
+                    await self._reschedule(call_id, fresh=True)
+            self.position = last
+
+    async def _reschedule(self, call_id: UUID, *, fresh: bool) -> None:
+        call = await self._store.load(call_id, fresh=fresh)
+        if isinstance(call, Call):
+            self._set(call)
+
+    def _set(self, call: Call) -> None:
+        wake = next_wake(call, self._service.timings.media_seconds)
+        if wake is None:
+            self._wake.pop(call.id, None)
+            return
+        # Pushed even when unchanged: an entry that came due while the call was busy was
+        # dropped, so every finished tick leaves one live entry behind.
+        self._wake[call.id] = wake
+        heapq.heappush(self._heap, (wake, next(self._order), call.id))
+        self._changed.set()
+
+    async def _run_timers(self) -> None:
+        while True:
+            self._changed.clear()
+            now = self._clock.now()
+            while self._heap and self._heap[0][0] <= now:
+                wake, _, call_id = heapq.heappop(self._heap)
+                if self._wake.get(call_id) == wake and call_id not in self._busy:
+                    await self._slots.acquire()
+                    self._busy.add(call_id)
+                    task = asyncio.create_task(self._tick(call_id))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if not self._heap:
+                await self._changed.wait()
+                continue
+            sleeper = asyncio.ensure_future(self._clock.sleep_until(self._heap[0][0]))
+            changed = asyncio.ensure_future(self._changed.wait())
+            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
+            sleeper.cancel()
+            changed.cancel()
+
+    async def _tick(self, call_id: UUID) -> None:
+        try:
+            call = await self._store.load(call_id)
+            if isinstance(call, Call):
+                call = await self._act(call)
+            self.ticks += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("meter: call %s", call_id)
+            call = None
+            # Try again a little later rather than lose the call's timer.
+            self._wake[call_id] = retry = self._clock.now() + 1.0
+            heapq.heappush(self._heap, (retry, next(self._order), call_id))
+        finally:
+            self._busy.discard(call_id)
+            self._slots.release()
+        if isinstance(call, Call):
+            self._set(call)
+        self._changed.set()
+
+    async def _act(self, call: Call) -> Call | None:
+        service = self._service
+        if call.status is CallStatus.RINGING:
+            await service.miss_if_unanswered(call.id)
+        elif call.status is CallStatus.ACCEPTED:
+            await service.check_media(call.id)
+        elif call.status is CallStatus.CONNECTED:
+            if any(t is not None for t in call.absent_since.values()):
+                await service.check_media(call.id)
+            return await service.bill(call.id)
+        loaded = await self._store.load(call.id)
+        return loaded if isinstance(loaded, Call) else None

@@ -1,0 +1,258 @@
+"""Read models of calls: every call with its outcome and coins, streamers' earnings per day,
+streamers' availability; and the live `callEvents` / `earnings` streams."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from domains.video.aggregate import Availability, Call, Side
+from eventlog.database import Connection
+from eventlog.projection import Recorded
+
+CALLS_CHANNEL = "olo_calls"
+EARNINGS_CHANNEL = "olo_earnings"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS video_calls (
+    call_id uuid PRIMARY KEY,
+    kind text NOT NULL,
+    caller_id uuid NOT NULL,
+    callee_id uuid NOT NULL,
+    roulette_id uuid,
+    status text NOT NULL,
+    requested_at double precision NOT NULL,
+    accepted_at double precision,
+    connected_at double precision,
+    ended_at double precision,
+    end_reason text,
+    tariff_version integer,
+    caller_coins bigint NOT NULL DEFAULT 0,
+    streamer_coins bigint NOT NULL DEFAULT 0,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS video_calls_caller ON video_calls (caller_id, requested_at DESC);
+CREATE INDEX IF NOT EXISTS video_calls_callee ON video_calls (callee_id, requested_at DESC);
+CREATE INDEX IF NOT EXISTS video_calls_open ON video_calls (call_id)
+    WHERE status IN ('ringing', 'accepted', 'connected');
+CREATE TABLE IF NOT EXISTS video_earnings_daily (
+    streamer_id uuid NOT NULL,
+    day date NOT NULL,
+    coins bigint NOT NULL,
+    PRIMARY KEY (streamer_id, day)
+);
+CREATE TABLE IF NOT EXISTS video_availability (
+    user_id uuid PRIMARY KEY,
+    calls boolean NOT NULL,
+    roulette boolean NOT NULL
+);
+CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
+    user_id uuid NOT NULL,
+    instance uuid NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, instance)
+);
+"""
+
+# Which callEvents item each lifecycle event becomes, and who receives it.
+_LIFECYCLE = {
+    "Requested": ("incoming", "both"),
+    "Accepted": ("accepted", "both"),
+    "Declined": ("declined", "both"),
+    "Missed": ("missed", "both"),
+    "Cancelled": ("cancelled", "both"),
+    "Connected": ("connected", "both"),
+    "Ended": ("ended", "both"),
+    "EndingSoon": ("endingSoon", "caller"),
+}
+_STATUS = {
+    "Requested": "ringing",
+    "Accepted": "accepted",
+    "Declined": "declined",
+    "Missed": "missed",
+    "Cancelled": "cancelled",
+    "Connected": "connected",
+    "Ended": "ended",
+}
+
+
+def shard_of(call_id: UUID, shards: int) -> int:
+    return call_id.int % shards
+
+
+class CallProjection:
+    """One row per call, updated a page at a time; each change is announced per party."""
+
+    name = "video.calls"
+    topics = frozenset(
+        {
+            Call.Requested.TOPIC,
+            Call.Accepted.TOPIC,
+            Call.Declined.TOPIC,
+            Call.Missed.TOPIC,
+            Call.Cancelled.TOPIC,
+            Call.Connected.TOPIC,
+            Call.Charged.TOPIC,
+            Call.EndingSoon.TOPIC,
+            Call.Ended.TOPIC,
+            Availability.Set.TOPIC,
+            Availability.Changed.TOPIC,
+        }
+    )
+
+    def __init__(self) -> None:
+        self._parties: dict[UUID, tuple[UUID, UUID]] = {}
+
+    async def create_tables(self, conn: Connection) -> None:
+        await conn.execute(_TABLES)
+
+    async def clear(self, conn: Connection) -> None:
+        await conn.execute("TRUNCATE video_calls, video_earnings_daily, video_availability")
+
+    async def apply(
+        self, conn: Connection, events: Sequence[Recorded]
+    ) -> dict[str, list[tuple[str, Any]]]:
+        calls: list[tuple[str, Any]] = []
+        earnings: list[tuple[str, Any]] = []
+        charged: dict[UUID, list[int]] = defaultdict(lambda: [0, 0])  # caller coins, position
+        for recorded in events:
+            e, position = recorded.event, recorded.position
+            name = type(e).__name__
+            if isinstance(e, Availability.Set | Availability.Changed):
+                await self._availability(conn, e)
+            elif isinstance(e, Call.Charged):
+                if Side(e.side) is Side.CALLER:
+                    totals = charged[e.originator_id]
+                    totals[0] += e.coins
+                    totals[1] = position
+                await self._announce_charge(conn, e, position, calls, earnings)
+            elif name in _STATUS:
+                await self._lifecycle(conn, e, name, position)
+            if name in _LIFECYCLE:
+                kind, to = _LIFECYCLE[name]
+                for user in await self._recipients(conn, e.originator_id, to):
+                    calls.append((str(user), _item(kind, e, position)))
+        if charged:
+            await conn.execute(
+                "UPDATE video_calls c SET caller_coins = c.caller_coins + u.a, position = u.p "
+                "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(id, a, p) "
+                "WHERE c.call_id = u.id",
+                list(charged),
+                [v[0] for v in charged.values()],
+                [v[1] for v in charged.values()],
+            )
+        return {CALLS_CHANNEL: calls, EARNINGS_CHANNEL: earnings}
+
+    async def _availability(self, conn: Connection, e: Any) -> None:
+        await conn.execute(
+            "INSERT INTO video_availability (user_id, calls, roulette) VALUES ($1, $2, $3) "
+            "ON CONFLICT (user_id) DO UPDATE SET calls = $2, roulette = $3",
+            e.user_id if isinstance(e, Availability.Set) else e.originator_id,
+            e.calls,
+            e.roulette,
+        )
+
+    async def _lifecycle(self, conn: Connection, e: Any, name: str, position: int) -> None:
+        status = _STATUS[name]
+        if isinstance(e, Call.Requested):
+            self._parties[e.originator_id] = (e.caller_id, e.callee_id)
+            await conn.execute(
+                "INSERT INTO video_calls (call_id, kind, caller_id, callee_id, "
+                "roulette_id, status, requested_at, position) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                e.originator_id,
+                str(e.kind),
+                e.caller_id,
+                e.callee_id,
+                e.roulette_id,
+                status,
+                e.at,
+                position,
+            )
+            return
+        column = {"Accepted": "accepted_at", "Connected": "connected_at"}.get(name, "ended_at")
+        await conn.execute(
+            f"UPDATE video_calls SET status = $2, {column} = $3, position = $4, "
+            "end_reason = coalesce($5, end_reason), "
+            "tariff_version = coalesce($6, tariff_version), "
+            "caller_coins = caller_coins - $7 WHERE call_id = $1",
+            e.originator_id,
+            status,
+            e.at,
+            position,
+            str(e.reason) if isinstance(e, Call.Ended) else None,
+            e.tariff_version if isinstance(e, Call.Accepted) else None,
+            e.refunded if isinstance(e, Call.Ended) else 0,
+        )
+
+    async def _recipients(self, conn: Connection, call_id: UUID, to: str) -> list[UUID]:
+        parties = self._parties.get(call_id)
+        if parties is None:
+            row = await conn.fetchrow(
+                "SELECT caller_id, callee_id FROM video_calls WHERE call_id = $1", call_id
+            )
+            if row is None:
+                return []
+            parties = self._parties[call_id] = (row["caller_id"], row["callee_id"])
+            if len(self._parties) > 100_000:
+                self._parties.clear()
+        return [parties[0]] if to == "caller" else list(parties)
+
+    async def _announce_charge(
+        self,
+        conn: Connection,
+        e: Any,
+        position: int,
+        calls: list[tuple[str, Any]],
+        earnings: list[tuple[str, Any]],
+    ) -> None:
+        parties = await self._recipients(conn, e.originator_id, "both")
+        if not parties:
+            return
+        caller, streamer = parties
+        side = Side(e.side)
+        item = _item("charged", e, position) | {"side": side.value, "coins": e.coins}
+        calls.append((str(caller if side is Side.CALLER else streamer), item))
+        if side is Side.CALLER:  # paid time moved on: both get a token valid for it
+            renewed = _item("tokenRenewed", e, position)
+            calls += [(str(caller), renewed), (str(streamer), renewed)]
+        if side is Side.STREAMER:
+            day = datetime.fromtimestamp(e.at, UTC).date()
+            call_total = await conn.fetchval(
+                "UPDATE video_calls SET streamer_coins = streamer_coins + $2, position = $3 "
+                "WHERE call_id = $1 RETURNING streamer_coins",
+                e.originator_id,
+                e.coins,
+                position,
+            )
+            today = await conn.fetchval(
+                "INSERT INTO video_earnings_daily (streamer_id, day, coins) VALUES ($1, $2, $3) "
+                "ON CONFLICT (streamer_id, day) DO UPDATE "
+                "SET coins = video_earnings_daily.coins + $3 RETURNING coins",
+                streamer,
+                day,
+                e.coins,
+            )
+            earnings.append(
+                (
+                    str(streamer),
+                    {
+                        "call": str(e.originator_id),
+                        "coins": e.coins,
+                        "callTotal": call_total,
+                        "today": today,
+                        "at": e.at,
+                        "p": position,
+                    },
+                )
+            )
+
+
+def _item(kind: str, e: Any, position: int) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": kind, "call": str(e.originator_id), "at": e.at, "p": position}
+    if isinstance(e, Call.Ended):
+        item["reason"] = str(e.reason)
+    return item

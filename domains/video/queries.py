@@ -1,0 +1,79 @@
+"""Reads of the calls read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_id: UUID
+    peer_id: UUID
+    peer_name: str | None
+    side: str  # "caller" or "streamer": the viewer's side
+    kind: str
+    status: str
+    requested_at: float
+    connected_at: float | None
+    ended_at: float | None
+    duration_seconds: float  # connected time
+    coins: int  # charged to a caller, earned by a streamer
+    end_reason: str | None
+
+
+class CallQueries:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def history(
+        self, user_id: UUID, *, limit: int = 20, before: float | None = None
+    ) -> list[CallRecord]:
+        """A user's calls on both sides, newest first (`before`: older than this time)."""
+        rows = await self._pool.fetch(
+            "SELECT c.*, p.public->>'display_name' AS peer_name FROM ("
+            "  (SELECT * FROM video_calls WHERE caller_id = $1 AND requested_at < $2 "
+            "   ORDER BY requested_at DESC LIMIT $3)"
+            "  UNION ALL"
+            "  (SELECT * FROM video_calls WHERE callee_id = $1 AND requested_at < $2 "
+            "   ORDER BY requested_at DESC LIMIT $3)"
+            ") c LEFT JOIN profile_users p ON p.user_id = "
+            "  CASE WHEN c.caller_id = $1 THEN c.callee_id ELSE c.caller_id END "
+            "ORDER BY c.requested_at DESC LIMIT $3",
+            user_id,
+            before if before is not None else float("inf"),
+            limit,
+        )
+        return [_record(r, user_id) for r in rows]
+
+    async def earned_today(self, streamer_id: UUID, now: float) -> int:
+        day = datetime.fromtimestamp(now, UTC).date()
+        coins = await self._pool.fetchval(
+            "SELECT coins FROM video_earnings_daily WHERE streamer_id = $1 AND day = $2",
+            streamer_id,
+            day,
+        )
+        return int(coins or 0)
+
+
+def _record(r: asyncpg.Record, user_id: UUID) -> CallRecord:
+    caller = r["caller_id"] == user_id
+    connected, ended = r["connected_at"], r["ended_at"]
+    duration = (ended - connected) if connected is not None and ended is not None else 0.0
+    return CallRecord(
+        call_id=r["call_id"],
+        peer_id=r["callee_id"] if caller else r["caller_id"],
+        peer_name=r["peer_name"],
+        side="caller" if caller else "streamer",
+        kind=r["kind"],
+        status=r["status"],
+        requested_at=r["requested_at"],
+        connected_at=connected,
+        ended_at=ended,
+        duration_seconds=max(0.0, duration),
+        coins=r["caller_coins"] if caller else r["streamer_coins"],
+        end_reason=r["end_reason"],
+    )

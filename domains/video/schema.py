@@ -1,0 +1,372 @@
+"""GraphQL for calls: ring, answer, join the media channel, hang up; the `calls` history;
+the live `callEvents` and `earnings` streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from domains.balance.aggregate import InsufficientFundsError
+from domains.billing.aggregate import CallKind
+from domains.video.access import MediaAccess, MediaPass
+from domains.video.aggregate import Call, CallError, CallStateError, Side
+from domains.video.presence import Presence
+from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL
+from domains.video.queries import CallQueries
+from domains.video.service import (
+    BlockedError,
+    CalleeUnavailableError,
+    CallerBusyError,
+    CallService,
+    SelfCallError,
+    UnknownCallError,
+)
+from eventlog.api import Context, InvalidInput, NotFound
+from eventlog.hub import RESYNC
+from eventlog.settings import Settings
+
+
+@strawberry.type(description="A call as it stands.")
+class CallView:
+    id: strawberry.ID
+    kind: str
+    status: str
+    caller_id: strawberry.ID
+    callee_id: strawberry.ID
+    requested_at: float
+    accepted_at: float | None
+    connected_at: float | None
+    ended_at: float | None
+    end_reason: str | None
+    coins_charged: int = strawberry.field(description="Coins the caller paid for this call.")
+    coins_earned: int = strawberry.field(description="Coins the streamer earned from it.")
+    tariff_version: int | None
+
+
+def call_view(call: Call) -> CallView:
+    return CallView(
+        id=strawberry.ID(str(call.id)),
+        kind=call.kind.value,
+        status=call.status.value,
+        caller_id=strawberry.ID(str(call.caller_id)),
+        callee_id=strawberry.ID(str(call.callee_id)),
+        requested_at=call.requested_at,
+        accepted_at=call.accepted_at,
+        connected_at=call.connected_at,
+        ended_at=call.ended_at,
+        end_reason=call.end_reason.value if call.end_reason else None,
+        coins_charged=call.coins[Side.CALLER],
+        coins_earned=call.coins[Side.STREAMER],
+        tariff_version=call.tariff_version,
+    )
+
+
+@strawberry.type(
+    description="The streamer cannot take a call now (offline, busy, not taking calls)."
+)
+class CalleeUnavailable:
+    message: str
+
+
+@strawberry.type(description="Your wallet does not cover what this costs.")
+class InsufficientFunds:
+    message: str
+    coins: int
+    needed: int
+
+
+@strawberry.type(description="One of you has blocked the other.")
+class Blocked:
+    message: str
+
+
+@strawberry.type(description="The call is not in a state that allows this.")
+class CallNotPossible:
+    message: str
+
+
+@strawberry.type(description="How to join the call's Agora channel; the token ends with paid time.")
+class MediaJoin:
+    app_id: str
+    channel: str
+    uid: int
+    token: str
+    expires_at: int
+
+
+RequestCallResult = Annotated[
+    CallView
+    | CalleeUnavailable
+    | InsufficientFunds
+    | Blocked
+    | CallNotPossible
+    | InvalidInput
+    | NotFound,
+    strawberry.union("RequestCallResult"),
+]
+CallResult = Annotated[
+    CallView | CallNotPossible | InvalidInput | NotFound, strawberry.union("CallResult")
+]
+JoinCallResult = Annotated[
+    MediaJoin | CallNotPossible | InvalidInput | NotFound, strawberry.union("JoinCallResult")
+]
+
+
+@strawberry.type(description="Something happened to one of your calls.")
+class CallEvent:
+    type: str = strawberry.field(
+        description="incoming, accepted, declined, missed, cancelled, connected, charged, "
+        "endingSoon, tokenRenewed, ended"
+    )
+    call_id: strawberry.ID
+    at: float
+    position: int
+    reason: str | None = None
+    side: str | None = None
+    coins: int | None = None
+    media: MediaJoin | None = strawberry.field(default=None, description="With tokenRenewed.")
+
+
+@strawberry.type(
+    description="A streamer's earnings: the last credit, the call's and today's totals."
+)
+class Earnings:
+    call_id: strawberry.ID | None
+    coins: int
+    call_total: int
+    today: int
+    position: int
+
+
+@strawberry.type(description="One of your calls, from your side.")
+class CallRecord:
+    id: strawberry.ID
+    peer_id: strawberry.ID
+    peer_name: str | None
+    side: str
+    kind: str
+    status: str
+    requested_at: float
+    connected_at: float | None
+    ended_at: float | None
+    duration_seconds: float
+    coins: int = strawberry.field(description="Charged to you (caller) or earned (streamer).")
+    end_reason: str | None
+
+
+def _call_id(value: str) -> UUID | InvalidInput:
+    try:
+        return UUID(value)
+    except ValueError:
+        return InvalidInput(message=f"{value!r} is not a call id", field="callId")
+
+
+def _media(p: MediaPass) -> MediaJoin:
+    return MediaJoin(
+        app_id=p.app_id, channel=p.channel, uid=p.uid, token=p.token, expires_at=p.expires_at
+    )
+
+
+async def _call_command(
+    info: Info[Context, None],
+    call_id: str,
+    run: Callable[[CallService, UUID, UUID], Awaitable[Call]],
+) -> CallView | CallNotPossible | InvalidInput | NotFound:
+    viewer = await info.context.viewer()
+    parsed = _call_id(call_id)
+    if isinstance(parsed, InvalidInput):
+        return parsed
+    try:
+        return call_view(await run(info.context.get(CallService), viewer.user_id, parsed))
+    except UnknownCallError as error:
+        return NotFound(message=str(error))
+    except CallError as error:
+        return CallNotPossible(message=str(error))
+
+
+@strawberry.type
+class VideoQuery:
+    @strawberry.field(description="Your calls, newest first, as caller and as streamer.")
+    async def calls(
+        self, info: Info[Context, None], first: int = 20, before: float | None = None
+    ) -> list[CallRecord]:
+        viewer = await info.context.viewer()
+        rows = await info.context.get(CallQueries).history(
+            viewer.user_id, limit=max(1, min(first, 100)), before=before
+        )
+        return [
+            CallRecord(
+                id=strawberry.ID(str(r.call_id)),
+                peer_id=strawberry.ID(str(r.peer_id)),
+                peer_name=r.peer_name,
+                side=r.side,
+                kind=r.kind,
+                status=r.status,
+                requested_at=r.requested_at,
+                connected_at=r.connected_at,
+                ended_at=r.ended_at,
+                duration_seconds=r.duration_seconds,
+                coins=r.coins,
+                end_reason=r.end_reason,
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type
+class VideoMutation:
+    @strawberry.mutation(description="Call a streamer (`kind`: direct).")
+    async def request_call(self, info: Info[Context, None], callee_id: str) -> RequestCallResult:
+        viewer = await info.context.viewer()
+        try:
+            callee = UUID(callee_id)
+        except ValueError:
+            return InvalidInput(message=f"{callee_id!r} is not a user id", field="calleeId")
+        service = info.context.get(CallService)
+        try:
+            call = await service.request_call(viewer.user_id, callee, kind=CallKind.DIRECT)
+        except InsufficientFundsError as error:
+            return InsufficientFunds(message=str(error), coins=error.coins, needed=error.needed)
+        except (CalleeUnavailableError, CallerBusyError) as error:
+            return CalleeUnavailable(message=str(error))
+        except BlockedError as error:
+            return Blocked(message=str(error))
+        except SelfCallError as error:
+            return InvalidInput(message=str(error), field="calleeId")
+        except UnknownCallError as error:
+            return NotFound(message=str(error))
+        except CallError as error:
+            return CallNotPossible(message=str(error))
+        return call_view(call)
+
+    @strawberry.mutation(description="Answer a call ringing for you (the connect charge is taken).")
+    async def accept_call(self, info: Info[Context, None], call_id: str) -> CallResult:
+        return await _call_command(info, call_id, lambda s, u, c: s.accept_call(u, c))
+
+    @strawberry.mutation(description="Decline a call ringing for you.")
+    async def decline_call(self, info: Info[Context, None], call_id: str) -> CallResult:
+        return await _call_command(info, call_id, lambda s, u, c: s.decline_call(u, c))
+
+    @strawberry.mutation(description="End (or cancel) a call; it is settled to the second.")
+    async def hang_up(self, info: Info[Context, None], call_id: str) -> CallResult:
+        return await _call_command(info, call_id, lambda s, u, c: s.hang_up(u, c))
+
+    @strawberry.mutation(description="Get into the call's media channel (Agora token).")
+    async def join_call(self, info: Info[Context, None], call_id: str) -> JoinCallResult:
+        return await _join(info, call_id, report=True)
+
+    @strawberry.mutation(description="A fresh token for the call's channel, valid to paid time.")
+    async def renew_call_token(self, info: Info[Context, None], call_id: str) -> JoinCallResult:
+        return await _join(info, call_id, report=False)
+
+    @strawberry.mutation(description="You left the call's media channel (clients-report mode).")
+    async def leave_call(self, info: Info[Context, None], call_id: str) -> CallResult:
+        if info.context.get(Settings).media_events != "clients":
+            return CallNotPossible(message="Agora reports who leaves; hang up to end the call")
+
+        async def leave(s: CallService, u: UUID, c: UUID) -> Call:
+            call = await s.store.load(c)
+            if not isinstance(call, Call) or u not in (call.caller_id, call.callee_id):
+                raise UnknownCallError(f"no call {c}")
+            return await s.report_media(c, call.side_of(u), joined=False)
+
+        return await _call_command(info, call_id, leave)
+
+    @strawberry.mutation(description="Whether you take direct calls, and join the roulette.")
+    async def set_availability(
+        self, info: Info[Context, None], calls: bool, roulette: bool
+    ) -> bool:
+        viewer = await info.context.viewer()
+        await info.context.get(CallService).set_availability(
+            viewer.user_id, calls=calls, roulette=roulette
+        )
+        return True
+
+
+async def _join(info: Info[Context, None], call_id: str, *, report: bool) -> JoinCallResult:
+    viewer = await info.context.viewer()
+    parsed = _call_id(call_id)
+    if isinstance(parsed, InvalidInput):
+        return parsed
+    service = info.context.get(CallService)
+    call = await service.store.load(parsed, fresh=True)
+    if not isinstance(call, Call) or viewer.user_id not in (call.caller_id, call.callee_id):
+        return NotFound(message=f"no call {call_id}")
+    try:
+        if report and info.context.get(Settings).media_events == "clients":
+            call = await service.report_media(call.id, call.side_of(viewer.user_id), joined=True)
+        media = info.context.get(MediaAccess).pass_for(call, viewer.user_id, service.clock.now())
+    except CallStateError as error:
+        return CallNotPossible(message=str(error))
+    return _media(media)
+
+
+@strawberry.type
+class VideoSubscription:
+    @strawberry.subscription(description="Your calls' events, live; you are online while open.")
+    async def call_events(self, info: Info[Context, None]) -> AsyncGenerator[CallEvent, None]:
+        viewer = await info.context.viewer()
+        presence = info.context.get(Presence)
+        stream = info.context.hub.subscribe(CALLS_CHANNEL, str(viewer.user_id))
+        await presence.connected(viewer.user_id)
+        try:
+            async for change in stream:
+                if change is RESYNC:
+                    continue
+                item = change.data
+                event = CallEvent(
+                    type=item["type"],
+                    call_id=strawberry.ID(item["call"]),
+                    at=item["at"],
+                    position=item["p"],
+                    reason=item.get("reason"),
+                    side=item.get("side"),
+                    coins=item.get("coins"),
+                )
+                if item["type"] == "tokenRenewed":
+                    event.media = await _renewed(info, UUID(item["call"]), viewer.user_id)
+                    if event.media is None:
+                        continue
+                yield event
+        finally:
+            stream.close()
+            await presence.disconnected(viewer.user_id)
+
+    @strawberry.subscription(description="A streamer's earnings: today's total, then each credit.")
+    async def earnings(self, info: Info[Context, None]) -> AsyncGenerator[Earnings, None]:
+        viewer = await info.context.viewer()
+        queries = info.context.get(CallQueries)
+        stream = info.context.hub.subscribe(EARNINGS_CHANNEL, str(viewer.user_id))
+        try:
+            today = await queries.earned_today(
+                viewer.user_id, info.context.get(CallService).clock.now()
+            )
+            yield Earnings(call_id=None, coins=0, call_total=0, today=today, position=0)
+            async for change in stream:
+                if change is RESYNC:
+                    continue
+                d = change.data
+                yield Earnings(
+                    call_id=strawberry.ID(d["call"]),
+                    coins=d["coins"],
+                    call_total=d["callTotal"],
+                    today=d["today"],
+                    position=d["p"],
+                )
+        finally:
+            stream.close()
+
+
+async def _renewed(info: Info[Context, None], call_id: UUID, user_id: UUID) -> MediaJoin | None:
+    service = info.context.get(CallService)
+    call = await service.store.load(call_id, fresh=True)
+    if not isinstance(call, Call):
+        return None
+    try:
+        return _media(info.context.get(MediaAccess).pass_for(call, user_id, service.clock.now()))
+    except CallStateError:
+        return None

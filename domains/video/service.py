@@ -1,0 +1,460 @@
+"""Commands on calls: ring, answer, join, bill, end. Coins move only through balance's
+`move`, inside the call's own command, so a call event and its transfer land together."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from domains.balance.aggregate import (
+    Account,
+    InsufficientFundsError,
+    PlatformAccount,
+    Transfer,
+    transfer_id_of,
+)
+from domains.balance.service import AccountRef, move
+from domains.billing.aggregate import CallKind, Checkpoint, Tariff, tariff_id_of
+from domains.blocklist.service import blocked_between
+from domains.profile.aggregate import Role, User
+from domains.video.aggregate import (
+    Availability,
+    Call,
+    CallError,
+    CallStateError,
+    CallStatus,
+    EndReason,
+    Line,
+    MediaNotice,
+    Side,
+    availability_id_of,
+    line_id_of,
+    notice_id_of,
+)
+from domains.video.agora import Notice
+from eventlog.clock import Clock
+from eventlog.store import EventStore, Transaction
+
+REVENUE = AccountRef.platform(PlatformAccount.REVENUE)
+
+
+class CalleeUnavailableError(CallError):
+    """The streamer cannot take a call now (offline, busy, not taking calls)."""
+
+
+class CallerBusyError(CallError):
+    """You are already in a call."""
+
+
+class BlockedError(CallError):
+    """One of the two has blocked the other."""
+
+
+class SelfCallError(CallError):
+    """You cannot call yourself."""
+
+
+class UnknownCallError(CallError):
+    """No such call, or not yours."""
+
+
+@dataclass(frozen=True)
+class CallTimings:
+    ring_seconds: float = 30.0
+    media_seconds: float = 20.0
+
+
+def charge_key(call_id: UUID, side: Side, index: int) -> str:
+    return f"call/{call_id}/{side.value}/{index}"
+
+
+def refund_key(call_id: UUID) -> str:
+    return f"call/{call_id}/refund"
+
+
+IsOnline = Callable[[UUID], Awaitable[bool]]
+
+
+class CallService:
+    """The call commands; every one is a single unit on the log."""
+
+    def __init__(
+        self, store: EventStore, clock: Clock, is_online: IsOnline, timings: CallTimings
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.is_online = is_online
+        self.timings = timings
+
+    # --- ringing ------------------------------------------------------------------------
+
+    async def request_call(
+        self,
+        caller_id: UUID,
+        callee_id: UUID,
+        *,
+        kind: CallKind = CallKind.DIRECT,
+        roulette_id: UUID | None = None,
+        ring_seconds: float | None = None,
+    ) -> Call:
+        """Ring a streamer. Raises CalleeUnavailable/CallerBusy/Blocked/InsufficientFunds."""
+        if caller_id == callee_id:
+            raise SelfCallError("you cannot call yourself")
+        online = await self.is_online(callee_id)
+        ring = self.timings.ring_seconds if ring_seconds is None else ring_seconds
+
+        async def command(tx: Transaction) -> Call:
+            callee = await tx.get(callee_id, User)
+            if callee is None:
+                raise UnknownCallError("no such user")
+            if callee.role is not Role.STREAMER:
+                raise CalleeUnavailableError("only streamers take calls")
+            if await blocked_between(tx, caller_id, callee_id):
+                raise BlockedError("you cannot call this user")
+            availability = await tx.get(availability_id_of(callee_id), Availability)
+            if not online or (availability is not None and not availability.calls):
+                raise CalleeUnavailableError("the streamer is offline for calls")
+            caller_line = await _line(tx, caller_id)
+            callee_line = await _line(tx, callee_id)
+            if caller_line.busy:
+                raise CallerBusyError("you are already in a call")
+            if callee_line.busy:
+                raise CalleeUnavailableError("the streamer is in another call")
+            tariff = await tx.get(tariff_id_of(kind), Tariff)
+            if tariff is None:
+                raise CalleeUnavailableError(f"no {CallKind(kind).value} tariff is published")
+            first = tariff.caller.checkpoint(0).coins
+            wallet = await tx.get(AccountRef.wallet(caller_id).account_id, Account)
+            coins = wallet.coins if wallet is not None else 0
+            if coins < first:
+                raise InsufficientFundsError(AccountRef.wallet(caller_id).account_id, coins, first)
+            now = self.clock.now()
+            call = Call(
+                kind=kind,
+                caller_id=caller_id,
+                callee_id=callee_id,
+                at=now,
+                ring_deadline=now + ring,
+                roulette_id=roulette_id,
+            )
+            tx.add(call)
+            caller_line.engage(call.id)
+            callee_line.engage(call.id)
+            return call
+
+        return await self.store.transact(command)
+
+    async def accept_call(self, user_id: UUID, call_id: UUID) -> Call:
+        """The streamer answers: the tariff is fixed and the connect charge taken."""
+
+        async def command(tx: Transaction) -> Call:
+            call = await _party_call(tx, call_id, user_id)
+            if call.side_of(user_id) is not Side.STREAMER:
+                raise CallStateError("only the streamer can answer")
+            tariff = await tx.get(tariff_id_of(call.kind), Tariff)
+            assert tariff is not None
+            await _load_for(
+                tx, call, [charge_key(call.id, Side.CALLER, 0), refund_key(call.id)], many=True
+            )
+            now = self.clock.now()
+            call.accept(
+                now,
+                tariff.version,
+                tariff.caller,
+                tariff.streamer,
+                now + self.timings.media_seconds,
+            )
+            try:
+                await self._charge(tx, call, Side.CALLER, 0)
+            except InsufficientFundsError:
+                await self._finish(tx, call, EndReason.INSUFFICIENT_FUNDS)
+            return call
+
+        return await self.store.transact(command)
+
+    async def decline_call(self, user_id: UUID, call_id: UUID) -> Call:
+        """The streamer declines a ringing call."""
+
+        async def command(tx: Transaction) -> Call:
+            call = await _party_call(tx, call_id, user_id)
+            if call.side_of(user_id) is not Side.STREAMER:
+                raise CallStateError("only the streamer can decline; hang up instead")
+            await _release_lines(tx, call)
+            call.decline(self.clock.now())
+            return call
+
+        return await self.store.transact(command)
+
+    async def hang_up(self, user_id: UUID, call_id: UUID) -> Call:
+        """Either party ends the call, whatever state it is in."""
+
+        async def command(tx: Transaction) -> Call:
+            call = await _party_call(tx, call_id, user_id)
+            side = call.side_of(user_id)
+            if call.status is CallStatus.RINGING:
+                await _release_lines(tx, call)
+                if side is Side.CALLER:
+                    call.cancel(self.clock.now())
+                else:
+                    call.decline(self.clock.now())
+                return call
+            reason = EndReason.HANGUP_CALLER if side is Side.CALLER else EndReason.HANGUP_CALLEE
+            await self._finish(tx, call, reason)
+            return call
+
+        return await self.store.transact(command)
+
+    async def miss_if_unanswered(self, call_id: UUID) -> None:
+        """The ring timeout: a call still ringing at its deadline is missed."""
+
+        async def command(tx: Transaction) -> None:
+            call = await tx.get(call_id, Call)
+            if call is None or call.status is not CallStatus.RINGING:
+                return
+            if self.clock.now() < call.ring_deadline:
+                return
+            await _release_lines(tx, call)
+            call.miss(self.clock.now())
+
+        await self.store.transact(command)
+
+    async def set_availability(self, user_id: UUID, *, calls: bool, roulette: bool) -> None:
+        """Whether a streamer takes direct calls and is in the roulette."""
+
+        async def command(tx: Transaction) -> None:
+            availability = await tx.get(availability_id_of(user_id), Availability)
+            if availability is None:
+                tx.add(Availability(user_id=user_id, calls=calls, roulette=roulette))
+            else:
+                availability.change(calls, roulette)
+
+        await self.store.transact(command)
+
+    # --- media --------------------------------------------------------------------------
+
+    async def report_media(
+        self, call_id: UUID, side: Side, *, joined: bool, seq: int | None = None
+    ) -> Call:
+        """A party joined or left the channel (an Agora webhook, or the app itself)."""
+
+        async def command(tx: Transaction) -> Call:
+            call = await tx.get(call_id, Call)
+            if call is None:
+                raise UnknownCallError(f"no call {call_id}")
+            if call.status is CallStatus.RINGING:
+                raise CallStateError("the call has not been answered")
+            now = self.clock.now()
+            if joined:
+                call.media_joined(side, now, seq)
+            else:
+                call.media_left(side, now, seq)
+            return call
+
+        return await self.store.transact(command)
+
+    async def receive_notice(self, notice: Notice, call_id: UUID | None, side: Side | None) -> bool:
+        """Apply an Agora channel notice once (by noticeId); False for a duplicate."""
+        joined = notice.kind in ("joined", "channel_created")
+
+        async def command(tx: Transaction) -> bool:
+            if await tx.get(notice_id_of(notice.notice_id), MediaNotice) is not None:
+                return False
+            call = await tx.get(call_id, Call) if call_id is not None else None
+            tx.add(MediaNotice(notice.notice_id, notice.event_type, notice.channel, notice.uid))
+            if call is None or call.status is CallStatus.RINGING:
+                return True
+            now = self.clock.now()
+            sides = [side] if side is not None else []
+            if notice.kind == "channel_destroyed":
+                sides = [Side.CALLER, Side.STREAMER]
+            for party in sides:
+                if notice.kind == "channel_created":
+                    continue
+                if joined:
+                    call.media_joined(party, now, notice.client_seq)
+                else:
+                    call.media_left(party, now, notice.client_seq)
+            return True
+
+        return await self.store.transact(command)
+
+    async def check_media(self, call_id: UUID) -> None:
+        """Media deadlines: nobody joined in time after answering (no_media, refunded), or
+        a party of a connected call has been gone for too long (timeout)."""
+
+        async def command(tx: Transaction) -> None:
+            call = await tx.get(call_id, Call)
+            if call is None or not call.is_open:
+                return
+            now = self.clock.now()
+            if call.status is CallStatus.ACCEPTED:
+                assert call.media_deadline is not None
+                if now >= call.media_deadline:
+                    await self._finish(tx, call, EndReason.NO_MEDIA)
+                return
+            gone = [t for t in call.absent_since.values() if t is not None]
+            if call.status is CallStatus.CONNECTED and gone:
+                if now >= min(gone) + self.timings.media_seconds:
+                    await self._finish(tx, call, EndReason.TIMEOUT)
+
+        await self.store.transact(command)
+
+    # --- money --------------------------------------------------------------------------
+
+    async def bill(self, call_id: UUID) -> Call | None:
+        """Charge the caller and credit the streamer for every checkpoint due by now, each
+        exactly once; end the call when the caller cannot pay; warn one interval ahead."""
+
+        async def command(tx: Transaction) -> Call | None:
+            call = await tx.get(call_id, Call)
+            if call is None or call.status is not CallStatus.CONNECTED:
+                return call
+            assert call.connected_at is not None
+            seconds = self.clock.now() - call.connected_at
+            caller_due = call.billable(Side.CALLER, seconds, inclusive=True)
+            streamer_due = call.billable(Side.STREAMER, seconds, inclusive=True)
+            await _load_for(
+                tx, call, _keys(call, caller_due, streamer_due), many=len(caller_due) > 1
+            )
+            for checkpoint in caller_due:
+                try:
+                    await self._charge(tx, call, Side.CALLER, checkpoint.index)
+                except InsufficientFundsError:
+                    await self._finish(
+                        tx, call, EndReason.INSUFFICIENT_FUNDS, cut=checkpoint.at_second
+                    )
+                    return call
+            for checkpoint in streamer_due:
+                await self._charge(tx, call, Side.STREAMER, checkpoint.index)
+            await self._warn_if_short(tx, call)
+            return call
+
+        return await self.store.transact(command)
+
+    async def end_call(self, call_id: UUID, reason: EndReason) -> Call | None:
+        """The server ends an open call (operator, block); ringing calls are cancelled."""
+
+        async def command(tx: Transaction) -> Call | None:
+            call = await tx.get(call_id, Call)
+            if call is None or not call.is_open:
+                return call
+            if call.status is CallStatus.RINGING:
+                await _release_lines(tx, call)
+                call.cancel(self.clock.now())
+                return call
+            await self._finish(tx, call, reason)
+            return call
+
+        return await self.store.transact(command)
+
+    async def _charge(self, tx: Transaction, call: Call, side: Side, index: int) -> None:
+        coins = call.checkpoint(side, index).coins
+        if side is Side.CALLER:
+            source, target = AccountRef.wallet(call.caller_id), REVENUE
+        else:
+            source, target = REVENUE, AccountRef.earnings(call.callee_id)
+        await move(
+            tx,
+            key=charge_key(call.id, side, index),
+            source=source,
+            target=target,
+            amount=coins,
+            reason="call",
+            memo=f"call {call.id}",
+        )
+        now = self.clock.now()
+        due_at = call.due_at(side, index)
+        call.record_charge(side, index, coins, now if due_at is None else due_at, now)
+
+    async def _warn_if_short(self, tx: Transaction, call: Call) -> None:
+        wallet = await tx.get(AccountRef.wallet(call.caller_id).account_id, Account)
+        following = call.checkpoint(Side.CALLER, call.paid[Side.CALLER])
+        if (wallet.coins if wallet else 0) < following.coins:
+            call.warn_ending_soon(following.index, self.clock.now())
+
+    async def _finish(
+        self, tx: Transaction, call: Call, reason: EndReason, *, cut: float | None = None
+    ) -> None:
+        """End an answered call and settle it to the pure charge function: what the
+        connected time owes is charged (as far as the wallet reaches: an unpayable caller
+        checkpoint cuts the billed time just before it); a call that never connected has
+        its connect charge refunded."""
+        now = self.clock.now()
+        if call.connected_at is None:
+            await _load_for(tx, call, [refund_key(call.id)], many=True)
+            await _release_lines(tx, call)
+            refund = call.coins[Side.CALLER]
+            if refund:
+                await move(
+                    tx,
+                    key=refund_key(call.id),
+                    source=REVENUE,
+                    target=AccountRef.wallet(call.caller_id),
+                    amount=refund,
+                    reason="refund",
+                    memo=f"call {call.id}",
+                )
+            call.end(reason, now, billed_seconds=0.0, refunded=refund)
+            return
+        seconds = now - call.connected_at if cut is None else cut
+        inclusive = cut is None
+        caller_owed = call.billable(Side.CALLER, seconds, inclusive=inclusive)
+        streamer_owed = call.billable(Side.STREAMER, seconds, inclusive=inclusive)
+        await _load_for(tx, call, _keys(call, caller_owed, streamer_owed), many=True)
+        await _release_lines(tx, call)
+        for checkpoint in caller_owed:
+            try:
+                await self._charge(tx, call, Side.CALLER, checkpoint.index)
+            except InsufficientFundsError:
+                seconds, inclusive = checkpoint.at_second, False
+                break
+        for checkpoint in call.billable(Side.STREAMER, seconds, inclusive=inclusive):
+            await self._charge(tx, call, Side.STREAMER, checkpoint.index)
+        call.end(reason, now, billed_seconds=seconds if inclusive else _just_before(seconds))
+
+
+def _just_before(seconds: float) -> float:
+    """Billed time that stops short of an unpaid checkpoint (the pure function counts a
+    checkpoint as owed from its second on)."""
+    return max(0.0, seconds - 0.001)
+
+
+def _keys(call: Call, caller: list[Checkpoint], streamer: list[Checkpoint]) -> list[str]:
+    return [charge_key(call.id, Side.CALLER, c.index) for c in caller] + [
+        charge_key(call.id, Side.STREAMER, c.index) for c in streamer
+    ]
+
+
+async def _load_for(tx: Transaction, call: Call, keys: list[str], *, many: bool) -> None:
+    """Load what a billing step may touch before it changes anything: the two lines and
+    accounts, and (when several transfers or a retry may look them up) the transfers."""
+    for user_id in (call.caller_id, call.callee_id):
+        await tx.get(line_id_of(user_id), Line)
+    await tx.get(AccountRef.wallet(call.caller_id).account_id, Account)
+    await tx.get(AccountRef.earnings(call.callee_id).account_id, Account)
+    if many or tx.retrying:
+        for key in keys:
+            await tx.get(transfer_id_of(key), Transfer)
+
+
+async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:
+    call = await tx.get(call_id, Call)
+    if call is None or user_id not in (call.caller_id, call.callee_id):
+        raise UnknownCallError(f"no call {call_id}")
+    return call
+
+
+async def _line(tx: Transaction, user_id: UUID) -> Line:
+    line = await tx.get(line_id_of(user_id), Line)
+    if line is None:
+        line = Line(user_id=user_id)
+        tx.add(line)
+    return line
+
+
+async def _release_lines(tx: Transaction, call: Call) -> None:
+    lines = [await tx.get(line_id_of(u), Line) for u in (call.caller_id, call.callee_id)]
+    for line in lines:
+        if line is not None:
+            line.release(call.id)
