@@ -115,11 +115,10 @@ class CallService:
             availability = await tx.get(availability_id_of(callee_id), Availability)
             if not online or (availability is not None and not availability.calls):
                 raise CalleeUnavailableError("the streamer is offline for calls")
-            caller_line = await _line(tx, caller_id)
-            callee_line = await _line(tx, callee_id)
-            if caller_line.busy:
+            found = [await tx.get(line_id_of(u), Line) for u in (caller_id, callee_id)]
+            if found[0] is not None and found[0].busy:
                 raise CallerBusyError("you are already in a call")
-            if callee_line.busy:
+            if found[1] is not None and found[1].busy:
                 raise CalleeUnavailableError("the streamer is in another call")
             tariff = await tx.get(tariff_id_of(kind), Tariff)
             if tariff is None:
@@ -139,8 +138,11 @@ class CallService:
                 roulette_id=roulette_id,
             )
             tx.add(call)
-            caller_line.engage(call.id)
-            callee_line.engage(call.id)
+            for user_id, line in zip((caller_id, callee_id), found, strict=True):
+                if line is None:
+                    line = Line(user_id=user_id)
+                    tx.add(line)
+                line.engage(call.id)
             return call
 
         return await self.store.transact(command)
@@ -443,14 +445,6 @@ async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:
     if call is None or user_id not in (call.caller_id, call.callee_id):
         raise UnknownCallError(f"no call {call_id}")
     return call
-
-
-async def _line(tx: Transaction, user_id: UUID) -> Line:
-    line = await tx.get(line_id_of(user_id), Line)
-    if line is None:
-        line = Line(user_id=user_id)
-        tx.add(line)
-    return line
 
 
 async def _release_lines(tx: Transaction, call: Call) -> None:

@@ -1,0 +1,178 @@
+"""Paid calls end to end through GraphQL, with a manual clock and the apps reporting who
+joined the channel: exact coins at every tariff boundary, ring timeout, no-media refund."""
+
+from __future__ import annotations
+
+import pytest
+from call_support import (
+    ACCEPT,
+    CALLS,
+    HANG_UP,
+    JOIN,
+    REQUEST,
+    CallWorld,
+    call_world,
+    online,
+    wait_for,
+)
+
+from domains.video.aggregate import Side
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    settings.media_events = "clients"
+    return settings
+
+
+async def connect(world: CallWorld) -> str:
+    """Ring, answer and join both sides; the call id."""
+    requested = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
+    assert requested["__typename"] == "CallView", requested
+    call_id = requested["id"]
+    accepted = await world.mutate(world.streamer, ACCEPT, call_id)
+    assert accepted["status"] == "accepted", accepted
+    for who in (world.caller, world.streamer):
+        joined = await world.mutate(who, JOIN, call_id)
+        assert joined["__typename"] == "MediaJoin", joined
+    call = await world.call(call_id)
+    assert call.connected_at == world.clock.now()
+    return call_id
+
+
+# Seed tariff: caller 9 at 0 s, 60 at 20 s, then 60 every 60 s; streamer 30 at 20 s and 60 s,
+# then 30 every 60 s.
+DURATIONS = [
+    (0, 9, 0),
+    (19, 9, 0),
+    (20, 69, 30),
+    (21, 69, 30),
+    (59, 69, 30),
+    (60, 69, 60),
+    (61, 69, 60),
+    (600, 609, 330),
+]
+
+
+async def test_exact_coins_at_every_boundary(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    async with call_world(settings, database_url, serve, caller_coins=5000) as world:
+        async with online(world, world.streamer), online(world, world.caller) as caller_events:
+            spent = earned = 0
+            for seconds, charged, paid_out in DURATIONS:
+                call_id = await connect(world)
+                await world.advance(seconds, call_id)
+                ended = await world.mutate(world.caller, HANG_UP, call_id)
+                assert (ended["status"], ended["endReason"]) == ("ended", "hangup_caller")
+                assert (seconds, ended["coinsCharged"], ended["coinsEarned"]) == (
+                    seconds,
+                    charged,
+                    paid_out,
+                )
+                spent += charged
+                earned += paid_out
+                assert await world.wallet(world.caller) == 5000 - spent
+                assert await world.earnings(world.streamer) == earned
+                item = await wait_for(caller_events, "ended")
+                assert item["callId"] == call_id and item["reason"] == "hangup_caller"
+            history = (await world.gql(world.caller, CALLS))["calls"]
+            assert [c["coins"] for c in history] == [c for _, c, _ in reversed(DURATIONS)]
+            assert history[0]["durationSeconds"] == 600
+            as_streamer = (await world.gql(world.streamer, CALLS))["calls"]
+            assert [c["coins"] for c in as_streamer] == [e for _, _, e in reversed(DURATIONS)]
+            assert {c["side"] for c in as_streamer} == {"streamer"}
+
+
+async def test_the_meter_charges_while_talking_and_renews_tokens(
+    settings, database_url, serve
+) -> None:  # type: ignore[no-untyped-def]
+    async with call_world(settings, database_url, serve, caller_coins=150) as world:
+        async with (
+            online(world, world.streamer) as streamer_events,
+            online(world, world.caller) as caller_events,
+        ):
+            call_id = await connect(world)
+            first = (await world.mutate(world.caller, JOIN, call_id))["expiresAt"]
+            connect_charge = await wait_for(caller_events, "charged")
+            assert (connect_charge["side"], connect_charge["coins"]) == ("caller", 9)
+            await world.advance(20, call_id)
+            charged = await wait_for(caller_events, "charged")
+            assert (charged["side"], charged["coins"]) == ("caller", 60)
+            renewed = await wait_for(caller_events, "tokenRenewed")
+            assert renewed["media"]["expiresAt"] == first + 60  # paid until 80 s, not 20 s
+            earned = await wait_for(streamer_events, "charged")
+            assert (earned["side"], earned["coins"]) == ("streamer", 30)
+            # 150 - 9 - 60 = 81 covers the 80 s checkpoint but not the one at 140 s
+            await world.advance(60, call_id)
+            warning = await wait_for(caller_events, "endingSoon")
+            assert warning["callId"] == call_id
+            await world.advance(60, call_id)
+            ended = await wait_for(caller_events, "ended")
+            assert ended["reason"] == "insufficient_funds"
+            assert (await wait_for(streamer_events, "ended"))["reason"] == "insufficient_funds"
+            call = await world.call(call_id)
+            assert call.coins[Side.CALLER] == 129 and call.coins[Side.STREAMER] == 90
+            assert await world.wallet(world.caller) == 21
+            assert await world.earnings(world.streamer) == 90
+
+
+async def test_ring_timeout_and_a_busy_streamer(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    async with call_world(settings, database_url, serve) as world:
+        async with online(world, world.streamer) as streamer_events:
+            call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
+            assert (await wait_for(streamer_events, "incoming"))["callId"] == call_id
+            again = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
+            assert again["__typename"] == "CalleeUnavailable"  # the caller's own line is busy
+            world.clock.advance(settings.ring_seconds)
+            assert (await wait_for(streamer_events, "missed"))["callId"] == call_id
+            late = await world.mutate(world.streamer, ACCEPT, call_id)
+            assert late["__typename"] == "CallNotPossible"
+            retry = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
+            assert retry["__typename"] == "CallView"  # both lines are free again
+            assert await world.wallet(world.caller) == 1000
+
+
+async def test_offline_streamer_and_a_poor_caller(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    async with call_world(settings, database_url, serve, caller_coins=8) as world:
+        offline = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
+        assert offline["__typename"] == "CalleeUnavailable"
+        async with online(world, world.streamer):
+            poor = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
+            assert (poor["__typename"], poor["needed"], poor["coins"]) == (
+                "InsufficientFunds",
+                9,
+                8,
+            )
+            self_call = await world.mutate(world.streamer, REQUEST, str(world.streamer.user_id))
+            assert self_call["__typename"] == "InvalidInput"
+            bad = await world.mutate(world.caller, REQUEST, "not-an-id")
+            assert (bad["__typename"], bad["field"]) == ("InvalidInput", "calleeId")
+
+
+async def test_no_media_refunds_the_connect_charge(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    async with call_world(settings, database_url, serve) as world:
+        async with online(world, world.streamer), online(world, world.caller) as caller_events:
+            call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
+            await world.mutate(world.streamer, ACCEPT, call_id)
+            assert await world.wallet(world.caller) == 991
+            await world.mutate(world.caller, JOIN, call_id)  # the streamer never joins
+            world.clock.advance(settings.media_seconds)
+            ended = await wait_for(caller_events, "ended")
+            assert ended["reason"] == "no_media"
+            assert await world.wallet(world.caller) == 1000
+            call = await world.call(call_id)
+            assert call.coins[Side.CALLER] == 0 and call.refunded == 9
+
+
+async def test_strangers_cannot_touch_a_call(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    from call_support import make_party
+
+    async with call_world(settings, database_url, serve) as world:
+        async with online(world, world.streamer):
+            call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
+            stranger = await make_party(world.olo, world.base, "stranger")
+            for query in (ACCEPT, HANG_UP, JOIN):
+                result = await world.mutate(stranger, query, call_id)
+                assert result["__typename"] == "NotFound", result
+            own = await world.mutate(world.caller, ACCEPT, call_id)
+            assert own["__typename"] == "CallNotPossible"
+            assert (await world.call(call_id)).status.value == "ringing"
