@@ -9,7 +9,7 @@ from call_support import ACCEPT, JOIN, REQUEST, CallWorld, call_world, online, w
 from fakes.agora import FakeAgora, NoticeSender
 from graphql_client import data_of, post
 
-from domains.video.aggregate import CallStatus
+from domains.video.aggregate import CallStatus, Side
 from domains.video.agora import channel_of
 
 BLOCK = 'mutation($id: ID!) { block(userId: $id, reason: "rude") { __typename } }'
@@ -50,7 +50,7 @@ async def test_webhooks_connect_the_call(settings, database_url, serve, agora) -
             await sender.send(sender.notice(108, channel, uid=2, client_seq=3))
             await sender.send(sender.notice(107, channel, uid=2, client_seq=2))
             call = await world.call(call_id)
-            assert call.status is CallStatus.ACCEPTED and call.media_seq["streamer"] == 3
+            assert call.status is CallStatus.ACCEPTED and call.media_seq[Side.STREAMER] == 3
             await sender.send(sender.notice(107, channel, uid=2, client_seq=4))
             assert (await wait_for(events, "connected"))["callId"] == call_id
             assert (await world.call(call_id)).connected_at == world.clock.now()
@@ -91,7 +91,7 @@ async def test_a_block_ends_the_call_at_once(settings, database_url, serve, agor
             assert (ended["callId"], ended["reason"]) == (call_id, "blocked")
             await _kicked(agora, channel)
             call = await world.call(call_id)
-            assert call.coins["caller"] == 69 and call.coins["streamer"] == 30
+            assert call.coins[Side.CALLER] == 69 and call.coins[Side.STREAMER] == 30
             again = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
             assert again["__typename"] == "Blocked"
 
