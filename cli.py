@@ -81,6 +81,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     uvloop.run(seed_tariffs(settings, url))
     if args.demo:
         uvloop.run(seed_demo(settings, url))
+        if "media_events" not in settings.model_fields_set:
+            # The demo has no Agora project: the apps report joining the channel themselves.
+            settings.media_events = "clients"
         _print_welcome(settings)
     app = create_app(settings, url, run_worker=not args.no_worker)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets")
