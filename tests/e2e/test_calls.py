@@ -176,3 +176,25 @@ async def test_strangers_cannot_touch_a_call(settings, database_url, serve) -> N
             own = await world.mutate(world.caller, ACCEPT, call_id)
             assert own["__typename"] == "CallNotPossible"
             assert (await world.call(call_id)).status.value == "ringing"
+
+
+EARNINGS = "subscription { earnings { callId coins callTotal today position } }"
+
+
+async def test_a_streamer_watches_earnings_grow(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    from graphql_client import subscribe
+
+    async with call_world(settings, database_url, serve) as world:
+        async with (
+            online(world, world.streamer),
+            subscribe(world.base, EARNINGS, world.streamer.token) as earnings,
+        ):
+            first = (await earnings.next_data())["earnings"]
+            assert (first["callId"], first["today"]) == (None, 0)
+            call_id = await connect(world)
+            await world.advance(60, call_id)
+            credits = [(await earnings.next_data())["earnings"] for _ in range(2)]
+            assert [(c["callId"], c["coins"], c["callTotal"], c["today"]) for c in credits] == [
+                (call_id, 30, 30, 30),
+                (call_id, 30, 60, 60),
+            ]
