@@ -77,6 +77,35 @@ async def read_page(
     return rows[-1][0], events
 
 
+async def read_topics(
+    conn: Connection | asyncpg.Pool,
+    mapper: Mapper[Any],
+    after: int,
+    window: int,
+    topics: frozenset[str],
+) -> tuple[int, list[Recorded]]:
+    """Events of the given topics among the next `window` positions, filtered in the
+    database (a follower of a few topics need not fetch and decode the rest of the log), and
+    the last position covered. Positions up to the highest visible one are final: inserts
+    hold the table lock until they commit, so no lower position can appear later."""
+    head = await conn.fetchval(f"SELECT max(notification_id) FROM {EVENTS_TABLE}")
+    last = min(after + window, int(head or 0))
+    if last <= after:
+        return after, []
+    rows = await conn.fetch(
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {EVENTS_TABLE} WHERE notification_id > $1 AND notification_id <= $2 "
+        "AND topic = ANY($3::text[]) ORDER BY notification_id",
+        after,
+        last,
+        list(topics),
+    )
+    decode = mapper.to_domain_event
+    return last, [
+        Recorded(r[0], decode(StoredEvent(UUID(bytes=r[1].bytes), r[2], r[3], r[4]))) for r in rows
+    ]
+
+
 async def tracked_position(conn: Connection | asyncpg.Pool, name: str) -> int:
     await conn.execute(
         "INSERT INTO olo_tracking (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name

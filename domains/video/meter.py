@@ -25,7 +25,7 @@ from domains.video.aggregate import Call, CallStatus, Side
 from domains.video.projection import CallProjection, shard_of
 from domains.video.service import CallService
 from eventlog.clock import Clock
-from eventlog.projection import read_page
+from eventlog.projection import read_topics
 from eventlog.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ class CallMeter:
 
     async def _follow_log(self) -> None:
         while True:
-            last, events = await read_page(self._pool, self._mapper, self.position, 2000, _WATCHED)
+            last, events = await read_topics(
+                self._pool, self._mapper, self.position, 20_000, _WATCHED
+            )
             if last == self.position:
                 return
             for recorded in events:

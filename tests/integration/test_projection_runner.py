@@ -237,3 +237,23 @@ async def test_a_rebuilt_projection_equals_the_live_one(
 
     assert await pg.fetch("SELECT * FROM balance_history ORDER BY account_id, version") == live
     await assert_projected_once(olo, pg, ann, bo)
+
+
+async def test_read_topics_filters_in_the_database_and_covers_every_position(
+    olo: Olo, pg: asyncpg.Connection
+) -> None:
+    await ledger_activity(olo)
+    from domains.profile.aggregate import User
+    from eventlog.projection import read_topics
+
+    wanted = frozenset({User.Registered.TOPIC})
+    last, events = await read_topics(olo.pool, olo.event_log.mapper, 0, 3, wanted)
+    assert last == 3  # a window of three positions, whatever their topics
+    seen = list(events)
+    while (page := await read_topics(olo.pool, olo.event_log.mapper, last, 3, wanted))[0] > last:
+        last = page[0]
+        seen += page[1]
+    assert last == await head(pg)
+    assert [type(r.event).__name__ for r in seen] == ["Registered"] * 3
+    assert [r.position for r in seen] == sorted(r.position for r in seen)
+    assert await read_topics(olo.pool, olo.event_log.mapper, last, 3, wanted) == (last, [])
