@@ -126,9 +126,9 @@ class CallMeter:
                 "SELECT call_id FROM video_calls "
                 "WHERE status IN ('ringing', 'accepted', 'connected')"
             )
-        for row in rows:
-            if shard_of(row["call_id"], self.shards) == self.shard:
-                await self._reschedule(row["call_id"], fresh=True)
+        await self._reschedule_all(
+            {r["call_id"] for r in rows if shard_of(r["call_id"], self.shards) == self.shard}
+        )
 
     async def _follow_log(self) -> None:
         while True:
@@ -137,16 +137,24 @@ class CallMeter:
             )
             if last == self.position:
                 return
-            for recorded in events:
-                call_id = recorded.event.originator_id
-                if shard_of(call_id, self.shards) == self.shard:
-                    await self._reschedule(call_id, fresh=True)
+            mine = {
+                r.event.originator_id
+                for r in events
+                if shard_of(r.event.originator_id, self.shards) == self.shard
+            }
+            await self._reschedule_all(mine)
             self.position = last
 
-    async def _reschedule(self, call_id: UUID, *, fresh: bool) -> None:
-        call = await self._store.load(call_id, fresh=fresh)
-        if isinstance(call, Call):
-            self._set(call)
+    async def _reschedule_all(self, call_ids: set[UUID]) -> None:
+        """Load the calls as the log has them now (a few at a time) and set their timers."""
+        ids = list(call_ids)
+        for start in range(0, len(ids), 64):
+            calls = await asyncio.gather(
+                *(self._store.load(i, fresh=True) for i in ids[start : start + 64])
+            )
+            for call in calls:
+                if isinstance(call, Call):
+                    self._set(call)
 
     def _set(self, call: Call) -> None:
         wake = next_wake(call, self._service.timings.media_seconds)
