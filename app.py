@@ -48,11 +48,15 @@ from domains.profile.schema import ProfileMutation
 from domains.profile.service import ProfileService
 from domains.video.access import MediaAccess
 from domains.video.agora import AgoraRest, RtcTokens
+from domains.video.matching import StreamerMatching
 from domains.video.meter import CallMeter
 from domains.video.policy import BlockEndsCallPolicy, KickPolicy
 from domains.video.presence import Presence
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
 from domains.video.queries import CallQueries
+from domains.video.roulette import RoulettePolicy, RouletteService, RouletteTimings
+from domains.video.roulette_projection import RouletteProjection
+from domains.video.roulette_schema import RouletteMutation
 from domains.video.schema import VideoMutation, VideoQuery, VideoSubscription
 from domains.video.service import CallService, CallTimings
 from domains.video.webhooks import agora_webhooks
@@ -73,7 +77,8 @@ log = logging.getLogger("olo")
 
 Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery, BlocklistQuery, VideoQuery))
 Mutation = merge_types(
-    "Mutation", (ProfileMutation, PaymentMutation, BlocklistMutation, VideoMutation)
+    "Mutation",
+    (ProfileMutation, PaymentMutation, BlocklistMutation, VideoMutation, RouletteMutation),
 )
 Subscription = merge_types("Subscription", (BalanceSubscription, VideoSubscription))
 
@@ -98,6 +103,7 @@ def projections() -> list[Projection]:
         TariffProjection(),
         BlocklistProjection(),
         CallProjection(),
+        RouletteProjection(),
     ]
 
 
@@ -237,6 +243,14 @@ async def start(
         settings.agora_customer_id,
         settings.agora_customer_secret,
     )
+    roulette = RouletteService(
+        calls,
+        StreamerMatching(pool),
+        RouletteTimings(
+            offer_seconds=settings.roulette_offer_seconds,
+            skip_minutes=settings.roulette_skip_minutes,
+        ),
+    )
     services: dict[type, Any] = {
         EventStore: store,
         ProfileService: ProfileService(store),
@@ -249,6 +263,7 @@ async def start(
         BlocklistQueries: BlocklistQueries(pool),
         Settings: settings,
         CallService: calls,
+        RouletteService: roulette,
         CallQueries: CallQueries(pool),
         Presence: presence,
         MediaAccess: MediaAccess(
@@ -268,6 +283,7 @@ async def start(
     policies: list[Policy] = [
         WelcomeBonusPolicy(balance, settings.welcome_bonus_coins),
         BlockEndsCallPolicy(calls),
+        RoulettePolicy(roulette),
     ]
     if settings.media_events == "agora":
         policies.append(KickPolicy(agora, settings.agora_kick_seconds))

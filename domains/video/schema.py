@@ -120,7 +120,9 @@ JoinCallResult = Annotated[
 class CallEvent:
     type: str = strawberry.field(
         description="incoming, accepted, declined, missed, cancelled, connected, charged, "
-        "endingSoon, tokenRenewed, ended"
+        "endingSoon, tokenRenewed, ended; rouletteMatched (callId: the answered call) and "
+        "rouletteExhausted (callId: the roulette id; reason: no_streamer, insufficient_funds "
+        "or caller_busy)"
     )
     call_id: strawberry.ID
     at: float

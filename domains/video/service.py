@@ -113,7 +113,13 @@ class CallService:
             if await blocked_between(tx, caller_id, callee_id):
                 raise BlockedError("you cannot call this user")
             availability = await tx.get(availability_id_of(callee_id), Availability)
-            if not online or (availability is not None and not availability.calls):
+            if availability is None:
+                wanted = CallKind(kind) is CallKind.DIRECT  # direct calls are on by default
+            elif CallKind(kind) is CallKind.ROULETTE:
+                wanted = availability.roulette
+            else:
+                wanted = availability.calls
+            if not online or not wanted:
                 raise CalleeUnavailableError("the streamer is offline for calls")
             found = [await tx.get(line_id_of(u), Line) for u in (caller_id, callee_id)]
             if found[0] is not None and found[0].busy:
