@@ -152,7 +152,7 @@ class Olo:
             )
             leadership.add(name, _follower(runner, self.hub))
         for meter in self.meters:
-            leadership.add(meter.name, _meter(meter, self.hub))
+            leadership.add(meter.name, _meter(meter, self.hub), group="video.meter")
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 

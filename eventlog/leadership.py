@@ -25,7 +25,11 @@ def lock_key(name: str) -> int:
 class _Job:
     name: str
     run: Callable[[], Coroutine[Any, Any, None]]
+    group: str | None = None
     task: asyncio.Task[None] | None = field(default=None)
+
+
+WORKERS = "workers"  # every Leadership session holds this lock shared: a count of workers
 
 
 class Leadership:
@@ -44,8 +48,13 @@ class Leadership:
         self._jobs: dict[str, _Job] = {}
         self._conn: Connection | None = None
 
-    def add(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._jobs[name] = _Job(name, run)
+    def add(
+        self, name: str, run: Callable[[], Coroutine[Any, Any, None]], *, group: str | None = None
+    ) -> None:
+        """A job to lead. Jobs of one `group` (the shards of something) are shared out: a
+        worker leads at most its fair share of them, ceil(group size / live workers), and
+        hands the surplus back when another worker arrives."""
+        self._jobs[name] = _Job(name, run, group)
 
     @property
     def leading(self) -> set[str]:
@@ -74,17 +83,55 @@ class Leadership:
 
     async def _lead(self) -> None:
         assert self._conn is not None
+        await self._conn.execute("SELECT pg_advisory_lock_shared($1)", lock_key(WORKERS))
         while True:
+            shares = await self._fair_shares()
             for job in self._jobs.values():
                 if job.task is not None and job.task.done():
                     await self._release(job)
-                if job.task is None and await self._conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", lock_key(job.name)
-                ):
-                    log.info("leading %s", job.name)
-                    job.task = asyncio.create_task(job.run(), name=job.name)
+                if job.task is None and self._may_take(job, shares):
+                    if await self._conn.fetchval(
+                        "SELECT pg_try_advisory_lock($1)", lock_key(job.name)
+                    ):
+                        log.info("leading %s", job.name)
+                        job.task = asyncio.create_task(job.run(), name=job.name)
+            await self._hand_back_surplus(shares)
             await asyncio.sleep(self._poll)
             await self._conn.fetchval("SELECT 1", timeout=max(self._poll * 5, 5))
+
+    async def _fair_shares(self) -> dict[str, int]:
+        groups: dict[str, int] = {}
+        for job in self._jobs.values():
+            if job.group is not None:
+                groups[job.group] = groups.get(job.group, 0) + 1
+        if not groups:
+            return {}
+        assert self._conn is not None
+        key = lock_key(WORKERS) & 0xFFFFFFFFFFFFFFFF
+        workers = await self._conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+            key >> 32,
+            key & 0xFFFFFFFF,
+        )
+        live = max(1, int(workers))
+        return {group: -(-size // live) for group, size in groups.items()}
+
+    def _led_in(self, group: str) -> list[_Job]:
+        return [j for j in self._jobs.values() if j.group == group and j.task is not None]
+
+    def _may_take(self, job: _Job, shares: dict[str, int]) -> bool:
+        return job.group is None or len(self._led_in(job.group)) < shares[job.group]
+
+    async def _hand_back_surplus(self, shares: dict[str, int]) -> None:
+        for group, share in shares.items():
+            for job in self._led_in(group)[share:]:
+                assert job.task is not None
+                job.task.cancel()
+                await asyncio.gather(job.task, return_exceptions=True)
+                log.info("handing %s back (fair share of %s: %d)", job.name, group, share)
+                await self._release(job)
 
     def _on_terminated(self, _conn: object) -> None:
         # The session that held our locks is gone: a standby may lead now, so stop at once

@@ -216,3 +216,29 @@ async def test_the_standby_worker_projects_purchases_after_the_leader_dies(
     finally:
         await second.close()
         await first.close()
+
+
+async def test_shards_are_shared_out_and_taken_back(database_url: str) -> None:
+    shards = [f"meter:{k}" for k in range(4)]
+    jobs = Jobs()
+
+    def sharded(name: str) -> Leadership:
+        leadership = Leadership(database_url, poll_seconds=POLL)
+        for shard in shards:
+            leadership.add(shard, jobs.job(name, shard), group="meter")
+        return leadership
+
+    first, second = sharded("first"), sharded("second")
+    first_task = asyncio.create_task(first.run())
+    await wait_until(lambda: len(first.leading) == 4, "the only worker leads every shard")
+    second_task = asyncio.create_task(second.run())
+    await wait_until(
+        lambda: len(first.leading) == 2 and len(second.leading) == 2,
+        "the two workers lead two shards each",
+    )
+    assert first.leading.isdisjoint(second.leading)
+    for shard in shards:
+        assert len(jobs.running[shard]) == 1, (shard, jobs.running[shard])
+    await stop(first_task)
+    await wait_until(lambda: len(second.leading) == 4, "the survivor leads every shard again")
+    await stop(second_task)
