@@ -88,9 +88,17 @@ async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 1
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: olo leaves no session state on pooled connections (no SET, no
+    LISTEN; a one-off tool that takes a session lock unlocks it itself), so the default
+    reset query, a round trip on every release, is skipped. asyncpg itself still clears an
+    unfinished transaction before this is called."""
 
 
 async def connect(database_url: str) -> asyncpg.Connection:

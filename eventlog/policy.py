@@ -54,7 +54,9 @@ class PolicyRunner:
         self.position = last
         return last - start
 
-    async def follow(self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+    async def follow(
+        self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01
+    ) -> None:
         await self.prepare()
         while True:
             wakeup.clear()
@@ -62,5 +64,9 @@ class PolicyRunner:
                 pass
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+                # A busy log notifies thousands of times a second: reading once per
+                # notification meant a transaction per handful of events. A short wait
+                # gathers them into one page.
+                await asyncio.sleep(gather_seconds)
             except TimeoutError:
                 pass

@@ -172,7 +172,9 @@ class ProjectionRunner:
             if progress:
                 progress(covered)
 
-    async def follow(self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+    async def follow(
+        self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01
+    ) -> None:
         """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout)."""
         await self.prepare()
         while True:
@@ -180,6 +182,10 @@ class ProjectionRunner:
             await self.catch_up()
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+                # A busy log notifies thousands of times a second: reading once per
+                # notification meant a transaction per handful of events. A short wait
+                # gathers them into one page.
+                await asyncio.sleep(gather_seconds)
             except TimeoutError:
                 pass
 

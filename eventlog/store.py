@@ -77,8 +77,9 @@ class Transaction:
         self.depends: list[asyncio.Future[list[int]]] = []
         self._absent: set[UUID] = set()
 
-    async def get(self, oid: UUID, cls: type[A]) -> A | None:
-        """The aggregate with this id (None if it has no events yet).
+    async def get(self, oid: UUID, cls: type[A], *, fresh: bool = False) -> A | None:
+        """The aggregate with this id (None if it has no events yet); `fresh`: as the log
+        has it, for an aggregate that other processes change more often than this one.
 
         What this command already loaded or created is answered without a round trip, so
         it may be asked for again after changes; anything else must be loaded first."""
@@ -90,7 +91,7 @@ class Transaction:
             if any(a.pending_events for a in self.aggregates.values()):
                 raise ProgrammingError("load every aggregate before changing any of them")
             epoch = self._store.writer.epoch(oid)
-            entry = await self._store.entry(oid, fresh=self._fresh)
+            entry = await self._store.entry(oid, fresh=self._fresh or fresh)
             if entry is None:
                 self._absent.add(oid)
                 return None

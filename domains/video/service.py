@@ -247,7 +247,7 @@ class CallService:
         """A party joined or left the channel (an Agora webhook, or the app itself)."""
 
         async def command(tx: Transaction) -> Call:
-            call = await tx.get(call_id, Call)
+            call = await tx.get(call_id, Call, fresh=True)
             if call is None:
                 raise UnknownCallError(f"no call {call_id}")
             if call.status is CallStatus.RINGING:
@@ -268,7 +268,7 @@ class CallService:
         async def command(tx: Transaction) -> bool:
             if await tx.get(notice_id_of(notice.notice_id), MediaNotice) is not None:
                 return False
-            call = await tx.get(call_id, Call) if call_id is not None else None
+            call = await tx.get(call_id, Call, fresh=True) if call_id is not None else None
             tx.add(MediaNotice(notice.notice_id, notice.event_type, notice.channel, notice.uid))
             if call is None or call.status is CallStatus.RINGING:
                 return True
@@ -344,7 +344,7 @@ class CallService:
         """The server ends an open call (operator, block); ringing calls are cancelled."""
 
         async def command(tx: Transaction) -> Call | None:
-            call = await tx.get(call_id, Call)
+            call = await tx.get(call_id, Call, fresh=True)
             if call is None or not call.is_open:
                 return call
             if call.status is CallStatus.RINGING:
@@ -447,7 +447,8 @@ async def _load_for(tx: Transaction, call: Call, keys: list[str], *, many: bool)
 
 
 async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:
-    call = await tx.get(call_id, Call)
+    # The meter (another process) changes a connected call every checkpoint: read it fresh.
+    call = await tx.get(call_id, Call, fresh=True)
     if call is None or user_id not in (call.caller_id, call.callee_id):
         raise UnknownCallError(f"no call {call_id}")
     return call
