@@ -231,7 +231,10 @@ class EventStore:
             raise
         future = self.writer.submit(events, epochs)
         for aggregate in changed:
-            self._cache.put(_Entry(aggregate, tx.epochs[aggregate.id], future))
+            if getattr(aggregate, "CACHED", True):  # write-once kinds opt out
+                self._cache.put(_Entry(aggregate, tx.epochs[aggregate.id], future))
+            else:
+                self._cache.evict(aggregate.id)
         return future
 
     def _discard(self, tx: Transaction) -> None:

@@ -154,6 +154,9 @@ class Transfer(Aggregate):
     """
 
     TOPIC = "olo.balance:Transfer"
+    # Written once and read again only when a key comes back: kept in the store's cache,
+    # a busy ledger's transfers would push the accounts and calls out of it.
+    CACHED = False
 
     class Created(Aggregate.Created):
         TOPIC = "olo.balance:Transfer.Created"

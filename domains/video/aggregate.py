@@ -370,6 +370,7 @@ class MediaNotice(Aggregate):
     delivery finds this aggregate already there."""
 
     TOPIC = "olo.video:MediaNotice"
+    CACHED = False  # written once, looked up only if Agora delivers the notice again
 
     class Created(Aggregate.Created):
         TOPIC = "olo.video:MediaNotice.Created"
