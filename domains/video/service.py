@@ -10,12 +10,9 @@ from uuid import UUID
 from domains.balance.aggregate import (
     Account,
     InsufficientFundsError,
-    PlatformAccount,
-    Transfer,
-    transfer_id_of,
 )
-from domains.balance.service import AccountRef, move
-from domains.billing.aggregate import CallKind, Checkpoint, Tariff, tariff_id_of
+from domains.balance.service import AccountRef
+from domains.billing.aggregate import CallKind, Tariff, tariff_id_of
 from domains.blocklist.service import blocked_between
 from domains.profile.aggregate import Role, User
 from domains.video.aggregate import (
@@ -33,10 +30,18 @@ from domains.video.aggregate import (
     notice_id_of,
 )
 from domains.video.agora import Notice
+from domains.video.settlement import (
+    charge,
+    charge_key,
+    charge_keys,
+    finish,
+    load_for,
+    refund_key,
+    release_lines,
+    warn_if_short,
+)
 from eventlog.clock import Clock
 from eventlog.store import EventStore, Transaction
-
-REVENUE = AccountRef.platform(PlatformAccount.REVENUE)
 
 
 class CalleeUnavailableError(CallError):
@@ -63,14 +68,6 @@ class UnknownCallError(CallError):
 class CallTimings:
     ring_seconds: float = 30.0
     media_seconds: float = 20.0
-
-
-def charge_key(call_id: UUID, side: Side, index: int) -> str:
-    return f"call/{call_id}/{side.value}/{index}"
-
-
-def refund_key(call_id: UUID) -> str:
-    return f"call/{call_id}/refund"
 
 
 IsOnline = Callable[[UUID], Awaitable[bool]]
@@ -162,7 +159,7 @@ class CallService:
                 raise CallStateError("only the streamer can answer")
             tariff = await tx.get(tariff_id_of(call.kind), Tariff)
             assert tariff is not None
-            await _load_for(
+            await load_for(
                 tx, call, [charge_key(call.id, Side.CALLER, 0), refund_key(call.id)], many=True
             )
             now = self.clock.now()
@@ -174,9 +171,9 @@ class CallService:
                 now + self.timings.media_seconds,
             )
             try:
-                await self._charge(tx, call, Side.CALLER, 0)
+                await charge(tx, call, Side.CALLER, 0, self.clock.now())
             except InsufficientFundsError:
-                await self._finish(tx, call, EndReason.INSUFFICIENT_FUNDS)
+                await finish(tx, call, EndReason.INSUFFICIENT_FUNDS, self.clock.now())
             return call
 
         return await self.store.transact(command)
@@ -188,7 +185,7 @@ class CallService:
             call = await _party_call(tx, call_id, user_id)
             if call.side_of(user_id) is not Side.STREAMER:
                 raise CallStateError("only the streamer can decline; hang up instead")
-            await _release_lines(tx, call)
+            await release_lines(tx, call)
             call.decline(self.clock.now())
             return call
 
@@ -201,14 +198,14 @@ class CallService:
             call = await _party_call(tx, call_id, user_id)
             side = call.side_of(user_id)
             if call.status is CallStatus.RINGING:
-                await _release_lines(tx, call)
+                await release_lines(tx, call)
                 if side is Side.CALLER:
                     call.cancel(self.clock.now())
                 else:
                     call.decline(self.clock.now())
                 return call
             reason = EndReason.HANGUP_CALLER if side is Side.CALLER else EndReason.HANGUP_CALLEE
-            await self._finish(tx, call, reason)
+            await finish(tx, call, reason, self.clock.now())
             return call
 
         return await self.store.transact(command)
@@ -222,7 +219,7 @@ class CallService:
                 return
             if self.clock.now() < call.ring_deadline:
                 return
-            await _release_lines(tx, call)
+            await release_lines(tx, call)
             call.miss(self.clock.now())
 
         await self.store.transact(command)
@@ -299,12 +296,12 @@ class CallService:
             if call.status is CallStatus.ACCEPTED:
                 assert call.media_deadline is not None
                 if now >= call.media_deadline:
-                    await self._finish(tx, call, EndReason.NO_MEDIA)
+                    await finish(tx, call, EndReason.NO_MEDIA, self.clock.now())
                 return
             gone = [t for t in call.absent_since.values() if t is not None]
             if call.status is CallStatus.CONNECTED and gone:
                 if now >= min(gone) + self.timings.media_seconds:
-                    await self._finish(tx, call, EndReason.TIMEOUT)
+                    await finish(tx, call, EndReason.TIMEOUT, self.clock.now())
 
         await self.store.transact(command)
 
@@ -319,23 +316,23 @@ class CallService:
             if call is None or call.status is not CallStatus.CONNECTED:
                 return call
             assert call.connected_at is not None
-            seconds = self.clock.now() - call.connected_at
+            now = self.clock.now()
+            seconds = now - call.connected_at
             caller_due = call.billable(Side.CALLER, seconds, inclusive=True)
             streamer_due = call.billable(Side.STREAMER, seconds, inclusive=True)
-            await _load_for(
-                tx, call, _keys(call, caller_due, streamer_due), many=len(caller_due) > 1
+            await load_for(
+                tx, call, charge_keys(call, caller_due, streamer_due), many=len(caller_due) > 1
             )
             for checkpoint in caller_due:
                 try:
-                    await self._charge(tx, call, Side.CALLER, checkpoint.index)
+                    await charge(tx, call, Side.CALLER, checkpoint.index, now)
                 except InsufficientFundsError:
-                    await self._finish(
-                        tx, call, EndReason.INSUFFICIENT_FUNDS, cut=checkpoint.at_second
-                    )
+                    cut = checkpoint.at_second
+                    await finish(tx, call, EndReason.INSUFFICIENT_FUNDS, now, cut=cut)
                     return call
             for checkpoint in streamer_due:
-                await self._charge(tx, call, Side.STREAMER, checkpoint.index)
-            await self._warn_if_short(tx, call)
+                await charge(tx, call, Side.STREAMER, checkpoint.index, now)
+            await warn_if_short(tx, call, now)
             return call
 
         return await self.store.transact(command)
@@ -348,102 +345,13 @@ class CallService:
             if call is None or not call.is_open:
                 return call
             if call.status is CallStatus.RINGING:
-                await _release_lines(tx, call)
+                await release_lines(tx, call)
                 call.cancel(self.clock.now())
                 return call
-            await self._finish(tx, call, reason)
+            await finish(tx, call, reason, self.clock.now())
             return call
 
         return await self.store.transact(command)
-
-    async def _charge(self, tx: Transaction, call: Call, side: Side, index: int) -> None:
-        coins = call.checkpoint(side, index).coins
-        if side is Side.CALLER:
-            source, target = AccountRef.wallet(call.caller_id), REVENUE
-        else:
-            source, target = REVENUE, AccountRef.earnings(call.callee_id)
-        await move(
-            tx,
-            key=charge_key(call.id, side, index),
-            source=source,
-            target=target,
-            amount=coins,
-            reason="call",
-            memo=f"call {call.id}",
-        )
-        now = self.clock.now()
-        due_at = call.due_at(side, index)
-        call.record_charge(side, index, coins, now if due_at is None else due_at, now)
-
-    async def _warn_if_short(self, tx: Transaction, call: Call) -> None:
-        wallet = await tx.get(AccountRef.wallet(call.caller_id).account_id, Account)
-        following = call.checkpoint(Side.CALLER, call.paid[Side.CALLER])
-        if (wallet.coins if wallet else 0) < following.coins:
-            call.warn_ending_soon(following.index, self.clock.now())
-
-    async def _finish(
-        self, tx: Transaction, call: Call, reason: EndReason, *, cut: float | None = None
-    ) -> None:
-        """End an answered call and settle it to the pure charge function: what the
-        connected time owes is charged (as far as the wallet reaches: an unpayable caller
-        checkpoint cuts the billed time just before it); a call that never connected has
-        its connect charge refunded."""
-        now = self.clock.now()
-        if call.connected_at is None:
-            await _load_for(tx, call, [refund_key(call.id)], many=True)
-            await _release_lines(tx, call)
-            refund = call.coins[Side.CALLER]
-            if refund:
-                await move(
-                    tx,
-                    key=refund_key(call.id),
-                    source=REVENUE,
-                    target=AccountRef.wallet(call.caller_id),
-                    amount=refund,
-                    reason="refund",
-                    memo=f"call {call.id}",
-                )
-            call.end(reason, now, billed_seconds=0.0, refunded=refund)
-            return
-        seconds = now - call.connected_at if cut is None else cut
-        inclusive = cut is None
-        caller_owed = call.billable(Side.CALLER, seconds, inclusive=inclusive)
-        streamer_owed = call.billable(Side.STREAMER, seconds, inclusive=inclusive)
-        await _load_for(tx, call, _keys(call, caller_owed, streamer_owed), many=True)
-        await _release_lines(tx, call)
-        for checkpoint in caller_owed:
-            try:
-                await self._charge(tx, call, Side.CALLER, checkpoint.index)
-            except InsufficientFundsError:
-                seconds, inclusive = checkpoint.at_second, False
-                break
-        for checkpoint in call.billable(Side.STREAMER, seconds, inclusive=inclusive):
-            await self._charge(tx, call, Side.STREAMER, checkpoint.index)
-        call.end(reason, now, billed_seconds=seconds if inclusive else _just_before(seconds))
-
-
-def _just_before(seconds: float) -> float:
-    """Billed time that stops short of an unpaid checkpoint (the pure function counts a
-    checkpoint as owed from its second on)."""
-    return max(0.0, seconds - 0.001)
-
-
-def _keys(call: Call, caller: list[Checkpoint], streamer: list[Checkpoint]) -> list[str]:
-    return [charge_key(call.id, Side.CALLER, c.index) for c in caller] + [
-        charge_key(call.id, Side.STREAMER, c.index) for c in streamer
-    ]
-
-
-async def _load_for(tx: Transaction, call: Call, keys: list[str], *, many: bool) -> None:
-    """Load what a billing step may touch before it changes anything: the two lines and
-    accounts, and (when several transfers or a retry may look them up) the transfers."""
-    for user_id in (call.caller_id, call.callee_id):
-        await tx.get(line_id_of(user_id), Line)
-    await tx.get(AccountRef.wallet(call.caller_id).account_id, Account)
-    await tx.get(AccountRef.earnings(call.callee_id).account_id, Account)
-    if many or tx.retrying:
-        for key in keys:
-            await tx.get(transfer_id_of(key), Transfer)
 
 
 async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:
@@ -452,10 +360,3 @@ async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:
     if call is None or user_id not in (call.caller_id, call.callee_id):
         raise UnknownCallError(f"no call {call_id}")
     return call
-
-
-async def _release_lines(tx: Transaction, call: Call) -> None:
-    lines = [await tx.get(line_id_of(u), Line) for u in (call.caller_id, call.callee_id)]
-    for line in lines:
-        if line is not None:
-            line.release(call.id)

@@ -22,10 +22,10 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
-    # The same as conftest's `serving`: a fake cannot import conftest (pytest re-imports
-    # each conftest.py under the one name "conftest").
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -30,7 +30,8 @@ from domains.profile.aggregate import Role
 from domains.profile.service import ProfileService
 from domains.video.aggregate import Call, CallStateError, CallStatus, EndReason, Side
 from domains.video.presence import Presence
-from domains.video.service import CallService, charge_key
+from domains.video.service import CallService
+from domains.video.settlement import charge_key
 from eventlog.leadership import lock_key
 
 ROOT = Path(__file__).resolve().parents[2]
