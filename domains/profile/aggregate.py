@@ -91,3 +91,91 @@ class User(Aggregate):
     @event("RoleChanged", topic="olo.profile:User.RoleChanged")
     def _role_changed(self, role: Role) -> None:
         self.role = Role(role)
+
+
+class Platform(StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+
+
+TOKEN_LIMIT = 4096  # FCM tokens are ~160 characters, APNs tokens 64; anything longer is junk
+APP_VERSION_LIMIT = 32
+
+
+def device_id_of(platform: Platform, push_key: str) -> UUID:
+    """A device is known by its platform and its first push address (FCM token, else the
+    OneSignal subscription, else the VoIP token): re-registering it finds the same device,
+    and the same address registered by another user moves the device to them."""
+    return uuid5(NAMESPACE, f"device:{Platform(platform).value}:{push_key}")
+
+
+def check_device(
+    platform: str, tokens: dict[str, str | None], app_version: str
+) -> tuple[Platform, str]:
+    """The platform and the device's key; InvalidProfileError for bad input."""
+    try:
+        checked = Platform(platform)
+    except ValueError:
+        raise InvalidProfileError("platform", "must be ios, android or web") from None
+    for field, token in tokens.items():
+        if token is not None and (not token.strip() or len(token) > TOKEN_LIMIT):
+            raise InvalidProfileError(field, f"must be 1 to {TOKEN_LIMIT} characters")
+    if len(app_version) > APP_VERSION_LIMIT:
+        raise InvalidProfileError("app_version", f"must be at most {APP_VERSION_LIMIT} characters")
+    key = next((t for t in tokens.values() if t), None)
+    if key is None:
+        raise InvalidProfileError("fcm_token", "a device needs at least one push token")
+    if checked is Platform.ANDROID and tokens.get("voip_token"):
+        raise InvalidProfileError("voip_token", "VoIP tokens are for iOS devices")
+    return checked, key
+
+
+class Device(Aggregate):
+    """A phone or browser that can be reached by push, and whose user it currently is."""
+
+    TOPIC = "olo.profile:Device"
+
+    class Created(Aggregate.Created):
+        TOPIC = "olo.profile:Device.Created"
+
+    @event("Registered", topic="olo.profile:Device.Registered")
+    def __init__(
+        self, owner_id: UUID, platform: Platform, tokens: dict[str, str | None], app_version: str
+    ) -> None:
+        self.owner_id = owner_id
+        self.platform = Platform(platform)
+        self.tokens = dict(tokens)
+        self.app_version = app_version
+        self.active = True
+
+    @staticmethod
+    def create_id(platform: Platform, tokens: dict[str, str | None]) -> UUID:
+        return device_id_of(platform, next(t for t in tokens.values() if t))
+
+    def register(self, owner_id: UUID, tokens: dict[str, str | None], app_version: str) -> None:
+        """Registered again: maybe by another user (the device moves), maybe new tokens."""
+        if (owner_id, tokens, app_version, True) != (
+            self.owner_id,
+            self.tokens,
+            self.app_version,
+            self.active,
+        ):
+            self._reregistered(owner_id, dict(tokens), app_version)
+
+    @event("Reregistered", topic="olo.profile:Device.Reregistered")
+    def _reregistered(
+        self, owner_id: UUID, tokens: dict[str, str | None], app_version: str
+    ) -> None:
+        self.owner_id = owner_id
+        self.tokens = tokens
+        self.app_version = app_version
+        self.active = True
+
+    def unregister(self) -> None:
+        if self.active:
+            self._unregistered()
+
+    @event("Unregistered", topic="olo.profile:Device.Unregistered")
+    def _unregistered(self) -> None:
+        self.active = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from domains.profile.aggregate import User
+from domains.profile.aggregate import Device, User
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -20,18 +20,40 @@ CREATE TABLE IF NOT EXISTS profile_users (
     version bigint NOT NULL,
     position bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS profile_devices (
+    device_id uuid PRIMARY KEY,
+    owner_id uuid NOT NULL,
+    platform text NOT NULL,
+    fcm_token text,
+    onesignal_id text,
+    voip_token text,
+    app_version text NOT NULL,
+    active boolean NOT NULL,
+    updated_at timestamptz NOT NULL,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS profile_devices_owner ON profile_devices (owner_id) WHERE active;
 """
 
 
 class ProfileProjection:
     name = "profile"
-    topics = frozenset({User.Registered.TOPIC, User.ProfileUpdated.TOPIC, User.RoleChanged.TOPIC})
+    topics = frozenset(
+        {
+            User.Registered.TOPIC,
+            User.ProfileUpdated.TOPIC,
+            User.RoleChanged.TOPIC,
+            Device.Registered.TOPIC,
+            Device.Reregistered.TOPIC,
+            Device.Unregistered.TOPIC,
+        }
+    )
 
     async def create_tables(self, conn: Connection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:
-        await conn.execute("TRUNCATE profile_users")
+        await conn.execute("TRUNCATE profile_users, profile_devices")
 
     async def apply(
         self, conn: Connection, events: Sequence[Recorded]
@@ -58,6 +80,30 @@ class ProfileProjection:
                     e.public,
                     e.private,
                     e.originator_version,
+                    position,
+                )
+            elif isinstance(e, Device.Registered | Device.Reregistered):
+                await conn.execute(
+                    "INSERT INTO profile_devices VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9) "
+                    "ON CONFLICT (device_id) DO UPDATE SET owner_id = $2, fcm_token = $4, "
+                    "onesignal_id = $5, voip_token = $6, app_version = $7, active = true, "
+                    "updated_at = $8, position = $9",
+                    e.originator_id,
+                    e.owner_id,
+                    str(e.platform) if isinstance(e, Device.Registered) else "",
+                    e.tokens.get("fcm_token"),
+                    e.tokens.get("onesignal_id"),
+                    e.tokens.get("voip_token"),
+                    e.app_version,
+                    e.timestamp,
+                    position,
+                )
+            elif isinstance(e, Device.Unregistered):
+                await conn.execute(
+                    "UPDATE profile_devices SET active = false, updated_at = $2, position = $3 "
+                    "WHERE device_id = $1",
+                    e.originator_id,
+                    e.timestamp,
                     position,
                 )
             elif isinstance(e, User.RoleChanged):

@@ -30,3 +30,24 @@ class ProfileQueries:
             user_id,
         )
         return Profile(*row) if row else None
+
+    async def devices(self, user_id: UUID) -> list[DeviceRecord]:
+        """A user's devices that can be reached, most recently registered first."""
+        rows = await self.pool.fetch(
+            "SELECT device_id, platform, fcm_token, onesignal_id, voip_token, app_version, "
+            "updated_at FROM profile_devices WHERE owner_id = $1 AND active "
+            "ORDER BY updated_at DESC",
+            user_id,
+        )
+        return [DeviceRecord(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    device_id: UUID
+    platform: str
+    fcm_token: str | None
+    onesignal_id: str | None
+    voip_token: str | None
+    app_version: str
+    updated_at: datetime

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from domains.profile.aggregate import InvalidProfileError, User
-from domains.profile.service import ProfileService
-from eventlog.api import Context, InvalidInput
+from domains.profile.queries import ProfileQueries
+from domains.profile.service import DeviceNotFoundError, ProfileService
+from eventlog.api import Context, InvalidInput, NotFound
 
 
 @strawberry.type(description="A user's public profile, as anyone sees it.")
@@ -23,11 +26,38 @@ class PublicProfile:
     country: str | None
 
 
+@strawberry.type(description="One of your devices that olo can reach by push.")
+class Device:
+    id: strawberry.ID
+    platform: str
+    app_version: str
+    has_fcm_token: bool
+    has_onesignal_id: bool
+    has_voip_token: bool
+    updated_at: datetime
+
+
 @strawberry.type(description="Your own profile: public fields and private ones only you see.")
 class OwnProfile(PublicProfile):
     email: str | None
     phone: str | None
     birth_date: str | None
+
+    @strawberry.field(description="Your devices that receive pushes.")
+    async def devices(self, info: Info[Context, None]) -> list[Device]:
+        viewer = await info.context.viewer()
+        return [
+            Device(
+                id=strawberry.ID(str(d.device_id)),
+                platform=d.platform,
+                app_version=d.app_version,
+                has_fcm_token=d.fcm_token is not None,
+                has_onesignal_id=d.onesignal_id is not None,
+                has_voip_token=d.voip_token is not None,
+                updated_at=d.updated_at,
+            )
+            for d in await info.context.get(ProfileQueries).devices(viewer.user_id)
+        ]
 
 
 def own_profile_fields(user: User) -> dict[str, Any]:
@@ -64,6 +94,33 @@ UpdateProfileResult = Annotated[
     ProfileUpdated | InvalidInput, strawberry.union("UpdateProfileResult")
 ]
 
+
+@strawberry.input(description="How olo reaches this device: at least one push address.")
+class DeviceInput:
+    platform: str = strawberry.field(description="ios, android or web")
+    fcm_token: str | None = None
+    onesignal_id: str | None = strawberry.field(default=None, description="subscription id")
+    voip_token: str | None = strawberry.field(default=None, description="iOS PushKit token")
+    app_version: str = ""
+
+
+@strawberry.type
+class DeviceRegistered:
+    device_id: strawberry.ID
+
+
+@strawberry.type
+class DeviceUnregistered:
+    device_id: strawberry.ID
+
+
+RegisterDeviceResult = Annotated[
+    DeviceRegistered | InvalidInput, strawberry.union("RegisterDeviceResult")
+]
+UnregisterDeviceResult = Annotated[
+    DeviceUnregistered | NotFound | InvalidInput, strawberry.union("UnregisterDeviceResult")
+]
+
 _PUBLIC = ("display_name", "bio", "avatar_url", "country")
 _PRIVATE = ("email", "phone", "birth_date")
 
@@ -88,3 +145,37 @@ class ProfileMutation:
             field = to_camel_case(error.field)
             return InvalidInput(message=f"{field}: {error.reason}", field=field)
         return ProfileUpdated(profile=OwnProfile(**own_profile_fields(user)))
+
+    @strawberry.mutation(description="Receive pushes on this device (moves it from another user).")
+    async def register_device(
+        self, info: Info[Context, None], input: DeviceInput
+    ) -> RegisterDeviceResult:
+        viewer = await info.context.viewer()
+        try:
+            device_id = await info.context.get(ProfileService).register_device(
+                viewer.user_id,
+                platform=input.platform,
+                fcm_token=input.fcm_token,
+                onesignal_id=input.onesignal_id,
+                voip_token=input.voip_token,
+                app_version=input.app_version,
+            )
+        except InvalidProfileError as error:
+            field = to_camel_case(error.field)
+            return InvalidInput(message=f"{field}: {error.reason}", field=field)
+        return DeviceRegistered(device_id=strawberry.ID(str(device_id)))
+
+    @strawberry.mutation(description="No more pushes to this device for you.")
+    async def unregister_device(
+        self, info: Info[Context, None], device_id: str
+    ) -> UnregisterDeviceResult:
+        viewer = await info.context.viewer()
+        try:
+            parsed = UUID(device_id)
+        except ValueError:
+            return InvalidInput(message=f"{device_id!r} is not a device id", field="deviceId")
+        try:
+            await info.context.get(ProfileService).unregister_device(viewer.user_id, parsed)
+        except DeviceNotFoundError as error:
+            return NotFound(message=str(error))
+        return DeviceUnregistered(device_id=strawberry.ID(device_id))

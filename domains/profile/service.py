@@ -5,12 +5,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domains.profile.aggregate import Role, User, user_id_of
+from domains.profile.aggregate import (
+    Device,
+    Role,
+    User,
+    check_device,
+    device_id_of,
+    user_id_of,
+)
 from eventlog.store import EventStore, Transaction
 
 
 class UserNotFoundError(Exception):
     pass
+
+
+class DeviceNotFoundError(Exception):
+    """No such device among the user's devices."""
 
 
 class ProfileService:
@@ -59,5 +70,43 @@ class ProfileService:
             if user is None:
                 raise UserNotFoundError(str(user_id))
             user.change_role(role)
+
+        await self.store.transact(command)
+
+    async def register_device(
+        self,
+        user_id: UUID,
+        *,
+        platform: str,
+        fcm_token: str | None = None,
+        onesignal_id: str | None = None,
+        voip_token: str | None = None,
+        app_version: str = "",
+    ) -> UUID:
+        """Make a device reachable for this user (moving it from whoever had it)."""
+        tokens = {"fcm_token": fcm_token, "onesignal_id": onesignal_id, "voip_token": voip_token}
+        checked, key = check_device(platform, tokens, app_version)
+
+        async def command(tx: Transaction) -> UUID:
+            device = await tx.get(device_id_of(checked, key), Device)
+            if device is None:
+                device = Device(
+                    owner_id=user_id, platform=checked, tokens=tokens, app_version=app_version
+                )
+                tx.add(device)
+            else:
+                device.register(user_id, tokens, app_version)
+            return device.id
+
+        return await self.store.transact(command)
+
+    async def unregister_device(self, user_id: UUID, device_id: UUID) -> None:
+        """The device gets no more pushes for this user (signed out, or notifications off)."""
+
+        async def command(tx: Transaction) -> None:
+            device = await tx.get(device_id, Device)
+            if device is None or device.owner_id != user_id or not device.active:
+                raise DeviceNotFoundError(f"no device {device_id} of yours")
+            device.unregister()
 
         await self.store.transact(command)
