@@ -34,6 +34,9 @@ from domains.blocklist.projection import BlocklistProjection
 from domains.blocklist.queries import BlocklistQueries
 from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
 from domains.blocklist.service import BlocklistService
+from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
+from domains.notification.schema import NotificationMutation, NotificationSubscription
+from domains.notification.service import NotificationService
 from domains.payment.schema import PaymentMutation, PaymentQuery
 from domains.payment.service import (
     PaymentService,
@@ -78,9 +81,18 @@ log = logging.getLogger("olo")
 Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery, BlocklistQuery, VideoQuery))
 Mutation = merge_types(
     "Mutation",
-    (ProfileMutation, PaymentMutation, BlocklistMutation, VideoMutation, RouletteMutation),
+    (
+        ProfileMutation,
+        PaymentMutation,
+        BlocklistMutation,
+        VideoMutation,
+        RouletteMutation,
+        NotificationMutation,
+    ),
 )
-Subscription = merge_types("Subscription", (BalanceSubscription, VideoSubscription))
+Subscription = merge_types(
+    "Subscription", (BalanceSubscription, VideoSubscription, NotificationSubscription)
+)
 
 
 def build_schema() -> strawberry.Schema:
@@ -103,6 +115,7 @@ def projections() -> list[Projection]:
         TariffProjection(),
         BlocklistProjection(),
         CallProjection(),
+        NotificationProjection(),
         RouletteProjection(),
     ]
 
@@ -222,7 +235,9 @@ async def start(
         retries=settings.command_retries,
     )
     hub = StreamHub(database_url)
-    await hub.start([CHANNEL, BALANCE_CHANNEL, CALLS_CHANNEL, EARNINGS_CHANNEL])
+    await hub.start(
+        [CHANNEL, BALANCE_CHANNEL, CALLS_CHANNEL, EARNINGS_CHANNEL, NOTIFICATIONS_CHANNEL]
+    )
     balance = BalanceService(store)
     clock = clock or SystemClock()
     presence = Presence(
@@ -265,6 +280,12 @@ async def start(
         CallService: calls,
         RouletteService: roulette,
         CallQueries: CallQueries(pool),
+        NotificationService: NotificationService(
+            store,
+            clock,
+            ack_seconds_calls=settings.ack_seconds_calls,
+            ack_seconds=settings.ack_seconds_default,
+        ),
         Presence: presence,
         MediaAccess: MediaAccess(
             settings.agora_app_id,

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     agora_token_grace_seconds: int = 30  # token privileges last this long past paid time
     agora_kick_seconds: int = 60  # a kicking rule keeps a removed user out this long
 
+    # Notifications (base URLs are settings so tests run against loopback fakes)
+    fcm_api_url: str = "https://fcm.googleapis.com"
+    onesignal_api_root: str = "https://api.onesignal.com"
+    onesignal_app_id: str = ""
+    onesignal_api_key: str = ""
+    # Which provider carries pushes to a device that has both an FCM token and a OneSignal id.
+    push_provider: Literal["fcm", "onesignal"] = "fcm"
+    ack_seconds_calls: float = 2.0  # no in-app ACK within this: push
+    ack_seconds_default: float = 30.0
+    push_attempts: int = 4  # tries per push on 5xx / timeouts, with backoff
+    push_concurrency: int = 200  # pushes in flight per dispatcher
+
     def export_environment(self) -> None:
         """Hand the settings that third-party libraries read from the environment to them."""
         if self.firebase_auth_emulator_host:

@@ -1,0 +1,131 @@
+"""Notifications: each one an event-sourced record of getting a message to a user.
+
+requested -> delivered in-app -> acknowledged, or (no live connection, or no ACK in time)
+-> pushed to the user's devices -> sent | failed, with every attempt and the provider's answer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://olo.app/notification")
+
+PAYLOAD_LIMIT = 4000  # characters of JSON: push providers cap payloads at about 4 KB
+
+
+class NotificationKind(StrEnum):
+    INCOMING_CALL = "incoming_call"
+    MISSED_CALL = "missed_call"
+    CALL_ENDED = "call_ended"  # ended by the system (funds, block); also dismisses ringing
+    LOW_BALANCE = "low_balance"
+
+
+class NotificationStatus(StrEnum):
+    REQUESTED = "requested"
+    DELIVERED = "delivered"  # handed to a live in-app subscription, not yet acknowledged
+    ACKNOWLEDGED = "acknowledged"
+    PUSHED = "pushed"
+    FAILED = "failed"
+
+
+class NotificationError(Exception):
+    """A notification rule was broken."""
+
+
+class PayloadTooLargeError(NotificationError):
+    pass
+
+
+def notification_id_of(key: str) -> UUID:
+    """One notification per key: asking twice (a replay, a retry) is asking once."""
+    return uuid5(NAMESPACE, f"notification:{key}")
+
+
+class Notification(Aggregate):
+    """One message to one user, and what became of it."""
+
+    TOPIC = "olo.notification:Notification"
+
+    class Created(Aggregate.Created):
+        TOPIC = "olo.notification:Notification.Created"
+
+    @event("Requested", topic="olo.notification:Notification.Requested")
+    def __init__(
+        self,
+        key: str,
+        recipient_id: UUID,
+        kind: NotificationKind,
+        payload: dict[str, Any],
+        at: float,
+        ack_deadline: float,
+    ) -> None:
+        self.key = key
+        self.recipient_id = recipient_id
+        self.kind = NotificationKind(kind)
+        self.payload = payload
+        self.requested_at = at
+        self.ack_deadline = ack_deadline
+        self.status = NotificationStatus.REQUESTED
+        self.attempts = 0
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return notification_id_of(key)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will be done for it."""
+        return self.status in (
+            NotificationStatus.ACKNOWLEDGED,
+            NotificationStatus.PUSHED,
+            NotificationStatus.FAILED,
+        )
+
+    def deliver_in_app(self, at: float) -> None:
+        if self.status is NotificationStatus.REQUESTED:
+            self._delivered(at)
+
+    @event("DeliveredInApp", topic="olo.notification:Notification.DeliveredInApp")
+    def _delivered(self, at: float) -> None:
+        self.status = NotificationStatus.DELIVERED
+
+    def acknowledge(self, at: float) -> None:
+        """The app confirmed it showed the notification; acknowledging twice is harmless."""
+        if self.status in (NotificationStatus.REQUESTED, NotificationStatus.DELIVERED):
+            self._acknowledged(at)
+
+    @event("Acknowledged", topic="olo.notification:Notification.Acknowledged")
+    def _acknowledged(self, at: float) -> None:
+        self.status = NotificationStatus.ACKNOWLEDGED
+
+    def record_attempt(
+        self, device_id: UUID, provider: str, outcome: str, response: str, at: float
+    ) -> None:
+        """One try to push to one device, with the provider's answer (kept short)."""
+        self._attempted(device_id, provider, outcome, response[:500], at)
+
+    @event("PushAttempted", topic="olo.notification:Notification.PushAttempted")
+    def _attempted(
+        self, device_id: UUID, provider: str, outcome: str, response: str, at: float
+    ) -> None:
+        self.attempts += 1
+
+    def finish_push(self, sent: bool, at: float) -> None:
+        if self.settled:
+            return
+        if sent:
+            self._pushed(at)
+        else:
+            self._failed(at)
+
+    @event("Pushed", topic="olo.notification:Notification.Pushed")
+    def _pushed(self, at: float) -> None:
+        self.status = NotificationStatus.PUSHED
+
+    @event("Failed", topic="olo.notification:Notification.Failed")
+    def _failed(self, at: float) -> None:
+        self.status = NotificationStatus.FAILED

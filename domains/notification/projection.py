@@ -1,0 +1,95 @@
+"""The notifications read model, and the live `notifications` stream of each user."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from domains.notification.aggregate import Notification
+from eventlog.database import Connection
+from eventlog.projection import Recorded
+
+NOTIFICATIONS_CHANNEL = "olo_notifications"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS notification_items (
+    notification_id uuid PRIMARY KEY,
+    recipient_id uuid NOT NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    status text NOT NULL,
+    requested_at double precision NOT NULL,
+    ack_deadline double precision NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_items_recipient
+    ON notification_items (recipient_id, requested_at DESC);
+CREATE INDEX IF NOT EXISTS notification_items_waiting ON notification_items (ack_deadline)
+    WHERE status IN ('requested', 'delivered');
+"""
+
+_STATUS = {
+    "DeliveredInApp": "delivered",
+    "Acknowledged": "acknowledged",
+    "Pushed": "pushed",
+    "Failed": "failed",
+}
+
+
+class NotificationProjection:
+    name = "notification.items"
+    topics = frozenset(
+        {
+            Notification.Requested.TOPIC,
+            Notification.DeliveredInApp.TOPIC,
+            Notification.Acknowledged.TOPIC,
+            Notification.PushAttempted.TOPIC,
+            Notification.Pushed.TOPIC,
+            Notification.Failed.TOPIC,
+        }
+    )
+
+    async def create_tables(self, conn: Connection) -> None:
+        await conn.execute(_TABLES)
+
+    async def clear(self, conn: Connection) -> None:
+        await conn.execute("TRUNCATE notification_items")
+
+    async def apply(
+        self, conn: Connection, events: Sequence[Recorded]
+    ) -> dict[str, list[tuple[str, Any]]]:
+        announced: list[tuple[str, Any]] = []
+        for recorded in events:
+            e, position = recorded.event, recorded.position
+            if isinstance(e, Notification.Requested):
+                await conn.execute(
+                    "INSERT INTO notification_items (notification_id, recipient_id, kind, "
+                    "payload, status, requested_at, ack_deadline, position) "
+                    "VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7) ON CONFLICT DO NOTHING",
+                    e.originator_id,
+                    e.recipient_id,
+                    str(e.kind),
+                    e.payload,
+                    e.at,
+                    e.ack_deadline,
+                    position,
+                )
+                item = {"id": str(e.originator_id), "kind": str(e.kind), "payload": e.payload}
+                announced.append((str(e.recipient_id), item | {"at": e.at}))
+            elif isinstance(e, Notification.PushAttempted):
+                await conn.execute(
+                    "UPDATE notification_items SET attempts = attempts + 1, position = $2 "
+                    "WHERE notification_id = $1",
+                    e.originator_id,
+                    position,
+                )
+            else:
+                await conn.execute(
+                    "UPDATE notification_items SET status = $2, position = $3 "
+                    "WHERE notification_id = $1",
+                    e.originator_id,
+                    _STATUS[type(e).__name__],
+                    position,
+                )
+        return {NOTIFICATIONS_CHANNEL: announced}

@@ -1,0 +1,77 @@
+"""GraphQL for notifications: the live `notifications` stream and `ackNotification`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domains.notification.projection import NOTIFICATIONS_CHANNEL
+from domains.notification.service import NotificationService, UnknownNotificationError
+from eventlog.api import Context, InvalidInput, NotFound
+from eventlog.hub import RESYNC
+
+
+@strawberry.type(description="Something to show the user; acknowledge it or it is pushed.")
+class InAppNotification:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="incoming_call, missed_call, call_ended, low_balance")
+    payload: JSON
+    at: float
+    position: int
+
+
+@strawberry.type
+class NotificationAcknowledged:
+    id: strawberry.ID
+
+
+AckResult = Annotated[
+    NotificationAcknowledged | NotFound | InvalidInput, strawberry.union("AckNotificationResult")
+]
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation(description="You showed this notification: it will not be pushed.")
+    async def ack_notification(self, info: Info[Context, None], id: str) -> AckResult:
+        viewer = await info.context.viewer()
+        try:
+            parsed = UUID(id)
+        except ValueError:
+            return InvalidInput(message=f"{id!r} is not a notification id", field="id")
+        try:
+            await info.context.get(NotificationService).acknowledge(viewer.user_id, parsed)
+        except UnknownNotificationError as error:
+            return NotFound(message=str(error))
+        return NotificationAcknowledged(id=strawberry.ID(id))
+
+
+@strawberry.type
+class NotificationSubscription:
+    @strawberry.subscription(description="Your notifications as they are asked for; ACK each.")
+    async def notifications(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[InAppNotification, None]:
+        viewer = await info.context.viewer()
+        service = info.context.get(NotificationService)
+        stream = info.context.hub.subscribe(NOTIFICATIONS_CHANNEL, str(viewer.user_id))
+        try:
+            async for change in stream:
+                if change is RESYNC:
+                    continue
+                item = change.data
+                yield InAppNotification(
+                    id=strawberry.ID(item["id"]),
+                    kind=item["kind"],
+                    payload=item["payload"],
+                    at=item["at"],
+                    position=change.position,
+                )
+                await service.delivered_in_app(UUID(item["id"]))
+        finally:
+            stream.close()

@@ -1,0 +1,82 @@
+"""The notification commands. `notify` is the one entry point other domains use."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from domains.notification.aggregate import (
+    PAYLOAD_LIMIT,
+    Notification,
+    NotificationKind,
+    PayloadTooLargeError,
+    notification_id_of,
+)
+from eventlog.clock import Clock
+from eventlog.store import EventStore, Transaction
+
+
+class UnknownNotificationError(Exception):
+    """No such notification, or not yours."""
+
+
+class NotificationService:
+    def __init__(
+        self, store: EventStore, clock: Clock, *, ack_seconds_calls: float, ack_seconds: float
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._ack_calls = ack_seconds_calls
+        self._ack = ack_seconds
+
+    def ack_window(self, kind: NotificationKind) -> float:
+        calls = (NotificationKind.INCOMING_CALL, NotificationKind.CALL_ENDED)
+        return self._ack_calls if kind in calls else self._ack
+
+    async def notify(
+        self, recipient_id: UUID, kind: NotificationKind, payload: dict[str, Any], *, key: str
+    ) -> UUID:
+        """Ask for a notification to reach a user, once per key (in-app first, then push)."""
+        if len(json.dumps(payload, separators=(",", ":"))) > PAYLOAD_LIMIT:
+            raise PayloadTooLargeError(f"the payload is over {PAYLOAD_LIMIT} characters")
+
+        async def command(tx: Transaction) -> UUID:
+            existing = await tx.get(notification_id_of(key), Notification)
+            if existing is not None:
+                return existing.id
+            now = self.clock.now()
+            notification = Notification(
+                key=key,
+                recipient_id=recipient_id,
+                kind=NotificationKind(kind),
+                payload=payload,
+                at=now,
+                ack_deadline=now + self.ack_window(kind),
+            )
+            tx.add(notification)
+            return notification.id
+
+        return await self.store.transact(command)
+
+    async def delivered_in_app(self, notification_id: UUID) -> None:
+        """A live subscription of the recipient was handed the notification."""
+        await self._change(notification_id, None, lambda n: n.deliver_in_app(self.clock.now()))
+
+    async def acknowledge(self, user_id: UUID, notification_id: UUID) -> Notification:
+        """The recipient's app showed it: no push will follow."""
+        return await self._change(
+            notification_id, user_id, lambda n: n.acknowledge(self.clock.now())
+        )
+
+    async def _change(
+        self, notification_id: UUID, user_id: UUID | None, change: Any
+    ) -> Notification:
+        async def command(tx: Transaction) -> Notification:
+            notification = await tx.get(notification_id, Notification, fresh=True)
+            if notification is None or user_id not in (None, notification.recipient_id):
+                raise UnknownNotificationError(f"no notification {notification_id}")
+            change(notification)
+            return notification
+
+        return await self.store.transact(command)

@@ -1,0 +1,71 @@
+"""In-app notifications through GraphQL: the `notifications` stream, `ackNotification`, one
+notification per key, and refusals that change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import pytest
+from graphql_client import data_of, post, subscribe, token_for
+
+from app import create_app
+from domains.notification.aggregate import NotificationKind, PayloadTooLargeError
+from domains.notification.service import NotificationService
+
+NOTIFICATIONS = "subscription { notifications { id kind payload position } }"
+ACK = (
+    "mutation($id: String!) { ackNotification(id: $id) { __typename"
+    " ... on NotificationAcknowledged { id } ... on NotFound { message }"
+    " ... on InvalidInput { field } } }"
+)
+
+
+async def status(pg, notification_id: str, wanted: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        found = await pg.fetchval(
+            "SELECT status FROM notification_items WHERE notification_id = $1",
+            UUID(notification_id),
+        )
+        if found == wanted:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"status {found}, not {wanted}")
+
+
+async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings, database_url)
+    async with serve(app) as base:
+        service: NotificationService = app.state.olo.services[NotificationService]
+        dana, eve = token_for("dana"), token_for("eve")
+        dana_id = UUID(data_of(await post(base, "{ me { id } }", None, dana))["me"]["id"])
+        await post(base, "{ me { id } }", None, eve)
+        async with subscribe(base, NOTIFICATIONS, dana) as stream:
+            await asyncio.sleep(0.1)  # the subscription is listening
+            payload = {"callId": "c-1", "caller": "Eve"}
+            first = await service.notify(dana_id, NotificationKind.INCOMING_CALL, payload, key="k1")
+            again = await service.notify(dana_id, NotificationKind.INCOMING_CALL, payload, key="k1")
+            assert first == again
+            item = (await stream.next_data())["notifications"]
+            assert (item["id"], item["kind"], item["payload"]) == (
+                str(first),
+                "incoming_call",
+                payload,
+            )
+            assert await stream.pending(0.3) is None  # the same key was not sent twice
+            await status(pg, str(first), "delivered")
+
+            stranger = data_of(await post(base, ACK, {"id": str(first)}, eve))["ackNotification"]
+            assert stranger["__typename"] == "NotFound"
+            bad = data_of(await post(base, ACK, {"id": "x"}, dana))["ackNotification"]
+            assert bad == {"__typename": "InvalidInput", "field": "id"}
+            ok = data_of(await post(base, ACK, {"id": str(first)}, dana))["ackNotification"]
+            assert ok == {"__typename": "NotificationAcknowledged", "id": str(first)}
+            await status(pg, str(first), "acknowledged")
+
+        before = await pg.fetchval("SELECT count(*) FROM eventlog_events")
+        with pytest.raises(PayloadTooLargeError):
+            await service.notify(
+                dana_id, NotificationKind.LOW_BALANCE, {"text": "x" * 5000}, key="big"
+            )
+        assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == before

@@ -1,0 +1,61 @@
+"""The Notification aggregate: given earlier events, when one command, then events."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from domains.notification.aggregate import (
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    notification_id_of,
+)
+
+T0 = 1_800_000_000.0
+
+
+def requested(key: str = "call/1/callee") -> Notification:
+    return Notification(
+        key=key,
+        recipient_id=uuid4(),
+        kind=NotificationKind.INCOMING_CALL,
+        payload={"call": "1"},
+        at=T0,
+        ack_deadline=T0 + 2,
+    )
+
+
+def names(n: Notification) -> list[str]:
+    return [type(e).__name__ for e in n.collect_events()]
+
+
+def test_one_key_one_notification() -> None:
+    n = requested("k")
+    assert n.id == notification_id_of("k") != notification_id_of("k2")
+    assert names(n) == ["Requested"]
+
+
+def test_in_app_then_acknowledged_once() -> None:
+    n = requested()
+    n.collect_events()
+    n.deliver_in_app(T0 + 0.1)
+    n.deliver_in_app(T0 + 0.2)
+    n.acknowledge(T0 + 0.5)
+    n.acknowledge(T0 + 0.6)
+    assert names(n) == ["DeliveredInApp", "Acknowledged"]
+    assert n.status is NotificationStatus.ACKNOWLEDGED and n.settled
+
+
+def test_pushed_after_attempts_and_an_ack_after_that_changes_nothing() -> None:
+    n = requested()
+    n.collect_events()
+    device = uuid4()
+    n.record_attempt(device, "fcm", "retry", "503 UNAVAILABLE" * 100, T0 + 2)
+    n.record_attempt(device, "fcm", "sent", "projects/p/messages/1", T0 + 2.2)
+    n.finish_push(True, T0 + 2.2)
+    n.acknowledge(T0 + 3)
+    n.finish_push(False, T0 + 4)
+    events = n.collect_events()
+    assert [type(e).__name__ for e in events] == ["PushAttempted", "PushAttempted", "Pushed"]
+    assert len(events[0].response) == 500  # type: ignore[attr-defined]
+    assert n.attempts == 2 and n.status is NotificationStatus.PUSHED
