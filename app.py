@@ -34,6 +34,7 @@ from domains.blocklist.projection import BlocklistProjection
 from domains.blocklist.queries import BlocklistQueries
 from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
 from domains.blocklist.service import BlocklistService
+from domains.notification.policy import CallNotificationPolicy
 from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
 from domains.notification.schema import NotificationMutation, NotificationSubscription
 from domains.notification.service import NotificationService
@@ -252,6 +253,12 @@ async def start(
         presence.is_online,
         CallTimings(ring_seconds=settings.ring_seconds, media_seconds=settings.media_seconds),
     )
+    notifications = NotificationService(
+        store,
+        clock,
+        ack_seconds_calls=settings.ack_seconds_calls,
+        ack_seconds=settings.ack_seconds_default,
+    )
     agora = AgoraRest(
         settings.agora_rest_url,
         settings.agora_app_id,
@@ -280,12 +287,7 @@ async def start(
         CallService: calls,
         RouletteService: roulette,
         CallQueries: CallQueries(pool),
-        NotificationService: NotificationService(
-            store,
-            clock,
-            ack_seconds_calls=settings.ack_seconds_calls,
-            ack_seconds=settings.ack_seconds_default,
-        ),
+        NotificationService: notifications,
         Presence: presence,
         MediaAccess: MediaAccess(
             settings.agora_app_id,
@@ -305,6 +307,7 @@ async def start(
         WelcomeBonusPolicy(balance, settings.welcome_bonus_coins),
         BlockEndsCallPolicy(calls),
         RoulettePolicy(roulette),
+        CallNotificationPolicy(notifications, balance),
     ]
     if settings.media_events == "agora":
         policies.append(KickPolicy(agora, settings.agora_kick_seconds))

@@ -69,3 +69,46 @@ async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> Non
                 dana_id, NotificationKind.LOW_BALANCE, {"text": "x" * 5000}, key="big"
             )
         assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == before
+
+
+async def next_kind(stream, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    for _ in range(10):
+        item = (await stream.next_data())["notifications"]
+        if item["kind"] == kind:
+            return item  # type: ignore[no-any-return]
+    raise AssertionError(f"no {kind} notification")
+
+
+async def test_calls_notify(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+    from call_support import ACCEPT, JOIN, REQUEST, call_world, online
+
+    settings.media_events = "clients"
+    async with call_world(settings, database_url, serve, caller_coins=80) as world:
+        async with (
+            online(world, world.streamer),
+            subscribe(world.base, NOTIFICATIONS, world.streamer.token) as streamer_inbox,
+            subscribe(world.base, NOTIFICATIONS, world.caller.token) as inbox,
+        ):
+            await asyncio.sleep(0.1)
+            missed_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))[
+                "id"
+            ]
+            incoming = await next_kind(streamer_inbox, "incoming_call")
+            assert incoming["payload"]["callId"] == missed_id
+            world.clock.advance(settings.ring_seconds)
+            missed = await next_kind(streamer_inbox, "missed_call")
+            assert missed["payload"] == {
+                "callId": missed_id,
+                "callerId": str(world.caller.user_id),
+            }
+
+            call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
+            await world.mutate(world.streamer, ACCEPT, call_id)
+            for who in (world.caller, world.streamer):
+                await world.mutate(who, JOIN, call_id)
+            await world.advance(80, call_id)  # 9 + 60 paid, 11 left: the 80 s charge fails
+            for stream in (inbox, streamer_inbox):
+                ended = await next_kind(stream, "call_ended")
+                assert ended["payload"] == {"callId": call_id, "reason": "insufficient_funds"}
+            low = await next_kind(inbox, "low_balance")
+            assert low["payload"] == {"callId": call_id, "coins": 11}
