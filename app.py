@@ -34,8 +34,10 @@ from domains.blocklist.projection import BlocklistProjection
 from domains.blocklist.queries import BlocklistQueries
 from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
 from domains.blocklist.service import BlocklistService
+from domains.notification.dispatcher import Dispatcher
 from domains.notification.policy import CallNotificationPolicy
 from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
+from domains.notification.push import PushRouter
 from domains.notification.schema import NotificationMutation, NotificationSubscription
 from domains.notification.service import NotificationService
 from domains.payment.schema import PaymentMutation, PaymentQuery
@@ -136,6 +138,7 @@ class Olo:
     services: dict[type, Any]
     runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
     meters: list[CallMeter] = field(default_factory=list)
+    dispatcher: Dispatcher | None = None
     closers: list[Any] = field(default_factory=list)
     leadership: Leadership | None = None
     _worker_task: asyncio.Task[None] | None = None
@@ -167,6 +170,8 @@ class Olo:
             leadership.add(name, _follower(runner, self.hub))
         for meter in self.meters:
             leadership.add(meter.name, _meter(meter, self.hub), group="video.meter")
+        if self.dispatcher is not None:
+            leadership.add(self.dispatcher.name, _meter(self.dispatcher, self.hub))
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
@@ -189,7 +194,7 @@ class Olo:
             self.event_log.close()
 
 
-def _meter(meter: CallMeter, hub: StreamHub) -> Any:
+def _meter(meter: CallMeter | Dispatcher, hub: StreamHub) -> Any:
     wakeup = hub.wakeup(CHANNEL)
 
     async def run() -> None:
@@ -320,6 +325,18 @@ async def start(
         CallMeter(shard, settings.meter_shards, calls, store, pool, event_log.mapper, clock)
         for shard in range(settings.meter_shards)
     ]
+    router = PushRouter.from_settings(settings)
+    dispatcher = Dispatcher(
+        notifications,
+        router,
+        services[ProfileService],
+        services[ProfileQueries],
+        presence.is_online,
+        pool,
+        event_log.mapper,
+        clock,
+        concurrency=settings.push_concurrency,
+    )
     tune_garbage_collector(settings)
     return Olo(
         settings,
@@ -333,8 +350,19 @@ async def start(
         services,
         runners,
         meters,
-        [presence.stop, agora.aclose],
+        dispatcher,
+        [presence.stop, agora.aclose, _closer(router)],
     )
+
+
+def _closer(router: PushRouter) -> Any:
+    async def close() -> None:
+        close_fcm = getattr(router.fcm, "close", None)
+        if close_fcm is not None:
+            # firebase-admin closes its async client with asyncio.run(): not on this loop.
+            await asyncio.to_thread(close_fcm)
+
+    return close
 
 
 def tune_garbage_collector(settings: Settings) -> None:

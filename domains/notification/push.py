@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 import uuid
 import warnings
@@ -106,6 +107,22 @@ def _short(text: object, limit: int = 300) -> str:
     return str(text)[:limit]
 
 
+GOOGLE_FCM_URL = "https://fcm.googleapis.com"
+
+
+def _skip_access_boundary_lookup(credential: object) -> None:
+    """google-auth looks up a service account's "regional access boundary" at
+    iamcredentials.googleapis.com in a background thread after fetching a token. Against a
+    FCM that is not Google's (a loopback fake) that is a request to the outside world: a
+    no-op boundary valid for a year tells google-auth it has nothing to look up."""
+    set_boundary = getattr(credential, "_set_regional_access_boundary", None)
+    if set_boundary is not None:
+        expiry = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        set_boundary(
+            {"encodedLocations": "0x0", "expiry": expiry + datetime.timedelta(days=365)}
+        )
+
+
 class FcmSender:
     """FCM v1 through firebase-admin; its blocking calls run in this sender's own threads."""
 
@@ -146,6 +163,8 @@ class FcmSender:
         service._fcm_url = f"{api_url}/v1/projects/{project_id}/messages:send"
         adapter = HTTPAdapter(pool_connections=threads, pool_maxsize=threads, max_retries=0)
         service._client.session.mount(api_url, adapter)
+        if api_url != GOOGLE_FCM_URL:
+            _skip_access_boundary_lookup(self._app.credential.get_credential())
 
     def close(self) -> None:
         """Release the threads and the firebase app."""

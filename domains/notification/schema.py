@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from domains.notification.projection import NOTIFICATIONS_CHANNEL
 from domains.notification.service import NotificationService, UnknownNotificationError
+from domains.video.presence import Presence
 from eventlog.api import Context, InvalidInput, NotFound
 from eventlog.hub import RESYNC
 
@@ -60,6 +61,8 @@ class NotificationSubscription:
         viewer = await info.context.viewer()
         service = info.context.get(NotificationService)
         stream = info.context.hub.subscribe(NOTIFICATIONS_CHANNEL, str(viewer.user_id))
+        presence = info.context.get(Presence)
+        await presence.connected(viewer.user_id)  # reachable in-app while this is open
         try:
             async for change in stream:
                 if change is RESYNC:
@@ -75,3 +78,4 @@ class NotificationSubscription:
                 await service.delivered_in_app(UUID(item["id"]))
         finally:
             stream.close()
+            await presence.disconnected(viewer.user_id)

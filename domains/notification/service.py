@@ -80,3 +80,19 @@ class NotificationService:
             return notification
 
         return await self.store.transact(command)
+
+    async def record_push(
+        self, notification_id: UUID, attempts: list[tuple[UUID, str, str, str]], *, sent: bool
+    ) -> None:
+        """What pushing it did, device by device, and whether any device got it."""
+
+        async def command(tx: Transaction) -> None:
+            notification = await tx.get(notification_id, Notification, fresh=True)
+            if notification is None:
+                raise UnknownNotificationError(f"no notification {notification_id}")
+            now = self.clock.now()
+            for device_id, provider, outcome, response in attempts:
+                notification.record_attempt(device_id, provider, outcome, response, now)
+            notification.finish_push(sent, now)
+
+        await self.store.transact(command)

@@ -110,3 +110,13 @@ class ProfileService:
             device.unregister()
 
         await self.store.transact(command)
+
+    async def prune_device(self, device_id: UUID) -> None:
+        """A push provider says the device's address is dead: stop pushing to it."""
+
+        async def command(tx: Transaction) -> None:
+            device = await tx.get(device_id, Device, fresh=True)
+            if device is not None:
+                device.unregister()
+
+        await self.store.transact(command)

@@ -1,0 +1,182 @@
+"""The dispatcher: pushes what the in-app path did not deliver. Runs in one worker at a time
+(leadership), follows the log for new and acknowledged notifications, and at each one's
+moment (at once if the recipient has no live connection, else at its ACK deadline) pushes
+it to every device of the recipient that is not acknowledged by then.
+
+After a restart it takes the waiting notifications from the read model, at a log position
+read in the same snapshot, and follows the log from there: nothing is lost. A crash between
+a provider accepting a push and the result being recorded sends that push again on restart;
+call pushes carry the call id as collapse key, so a device shows them once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Mapper
+
+from domains.notification.aggregate import Notification, NotificationKind
+from domains.notification.projection import NotificationProjection
+from domains.notification.push import Push, PushRouter
+from domains.notification.service import NotificationService
+from domains.profile.queries import ProfileQueries
+from domains.profile.service import ProfileService
+from eventlog.clock import Clock
+from eventlog.projection import read_topics
+
+log = logging.getLogger(__name__)
+
+_WATCHED = frozenset({Notification.Requested.TOPIC, Notification.Acknowledged.TOPIC})
+
+
+def push_of(notification: Notification) -> Push:
+    payload = {k: str(v) for k, v in notification.payload.items()}
+    call_id = payload.pop("callId", "")
+    if notification.kind is NotificationKind.INCOMING_CALL:
+        return Push.incoming_call(call_id, "Incoming call", "Someone is calling you", **payload)
+    if notification.kind is NotificationKind.CALL_ENDED:
+        return Push.call_ended(call_id, payload.get("reason", "ended"))
+    titles = {
+        NotificationKind.MISSED_CALL: ("Missed call", "You missed a call"),
+        NotificationKind.LOW_BALANCE: ("Low balance", "Top up to keep calling"),
+    }
+    title, body = titles.get(notification.kind, ("olo", ""))
+    return Push.alert(title, body, collapse_key=call_id or None, **payload)
+
+
+class Dispatcher:
+    name = "notification.dispatcher"
+
+    def __init__(
+        self,
+        service: NotificationService,
+        router: PushRouter,
+        profiles: ProfileService,
+        devices: ProfileQueries,
+        is_online: Callable[[UUID], Awaitable[bool]],
+        pool: asyncpg.Pool,
+        mapper: Mapper[Any],
+        clock: Clock,
+        *,
+        concurrency: int = 200,
+    ) -> None:
+        self._service = service
+        self._router = router
+        self._profiles = profiles
+        self._devices = devices
+        self._is_online = is_online
+        self._pool = pool
+        self._mapper = mapper
+        self._clock = clock
+        self._heap: list[tuple[float, int, UUID]] = []
+        self._order = itertools.count()
+        self._changed = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.position = 0
+        self.pushed = 0
+
+    async def run(self, wakeup: asyncio.Event) -> None:
+        """Until cancelled: the waiting notifications, then the log and the clock."""
+        await self._load_waiting()
+        timers = asyncio.create_task(self._run_timers(), name=f"{self.name}.timers")
+        try:
+            while True:
+                wakeup.clear()
+                await self._follow_log()
+                try:
+                    await asyncio.wait_for(wakeup.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+        finally:
+            timers.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(timers, *self._tasks, return_exceptions=True)
+
+    async def _load_waiting(self) -> None:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            self.position = int(
+                await conn.fetchval(
+                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
+                    NotificationProjection.name,
+                )
+            )
+            rows = await conn.fetch(
+                "SELECT notification_id, recipient_id, ack_deadline FROM notification_items "
+                "WHERE status IN ('requested', 'delivered')"
+            )
+        for row in rows:
+            await self._schedule(row["notification_id"], row["recipient_id"], row["ack_deadline"])
+
+    async def _follow_log(self) -> None:
+        while True:
+            last, events = await read_topics(
+                self._pool, self._mapper, self.position, 5000, _WATCHED
+            )
+            if last == self.position:
+                return
+            for recorded in events:
+                e = recorded.event
+                if isinstance(e, Notification.Requested):
+                    await self._schedule(e.originator_id, e.recipient_id, e.ack_deadline)
+            self.position = last
+
+    async def _schedule(self, notification_id: UUID, recipient_id: UUID, deadline: float) -> None:
+        online = await self._is_online(recipient_id)
+        when = deadline if online else self._clock.now()  # nobody to show it in-app: push now
+        heapq.heappush(self._heap, (when, next(self._order), notification_id))
+        self._changed.set()
+
+    async def _run_timers(self) -> None:
+        while True:
+            self._changed.clear()
+            now = self._clock.now()
+            while self._heap and self._heap[0][0] <= now:
+                _, _, notification_id = heapq.heappop(self._heap)
+                await self._slots.acquire()
+                task = asyncio.create_task(self._dispatch(notification_id))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if not self._heap:
+                await self._changed.wait()
+                continue
+            sleeper = asyncio.ensure_future(self._clock.sleep_until(self._heap[0][0]))
+            changed = asyncio.ensure_future(self._changed.wait())
+            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
+            sleeper.cancel()
+            changed.cancel()
+
+    async def _dispatch(self, notification_id: UUID) -> None:
+        try:
+            notification = await self._service.store.load(notification_id, fresh=True)
+            if not isinstance(notification, Notification) or notification.settled:
+                return
+            push = push_of(notification)
+            devices = await self._devices.devices(notification.recipient_id)
+            results = await asyncio.gather(*(self._router.send(d, push) for d in devices))
+            for device, result in zip(devices, results, strict=True):
+                if result.prune:
+                    await self._profiles.prune_device(device.device_id)
+            await self._service.record_push(
+                notification_id,
+                [
+                    (d.device_id, r.provider, r.status.value, r.response)
+                    for d, r in zip(devices, results, strict=True)
+                ],
+                sent=any(r.ok for r in results),
+            )
+            self.pushed += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dispatcher: notification %s", notification_id)
+        finally:
+            self._slots.release()
