@@ -37,7 +37,7 @@ from domains.blocklist.service import BlocklistService
 from domains.notification.dispatcher import Dispatcher
 from domains.notification.policy import CallNotificationPolicy
 from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
-from domains.notification.push import PushRouter
+from domains.notification.router import PushRouter
 from domains.notification.schema import NotificationMutation, NotificationSubscription
 from domains.notification.service import NotificationService
 from domains.payment.schema import PaymentMutation, PaymentQuery

@@ -24,7 +24,8 @@ from eventsourcing.persistence import Mapper
 
 from domains.notification.aggregate import Notification, NotificationKind
 from domains.notification.projection import NotificationProjection
-from domains.notification.push import Push, PushRouter
+from domains.notification.push import Push
+from domains.notification.router import PushRouter
 from domains.notification.service import NotificationService
 from domains.profile.queries import ProfileQueries
 from domains.profile.service import ProfileService

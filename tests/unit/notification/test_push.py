@@ -15,13 +15,10 @@ from fakes.fcm import FakeFcm
 from fakes.onesignal import FakeOneSignal
 from firebase_admin import credentials
 
-from domains.notification.push import (
-    FcmSender,
-    OneSignalSender,
-    Push,
-    PushRouter,
-    PushStatus,
-)
+from domains.notification.fcm import FcmSender
+from domains.notification.onesignal import OneSignalSender
+from domains.notification.push import Push, PushStatus
+from domains.notification.router import PushRouter
 from domains.profile.queries import DeviceRecord
 
 NOW = 1_800_000_000
