@@ -129,3 +129,48 @@ class Notification(Aggregate):
     @event("Failed", topic="olo.notification:Notification.Failed")
     def _failed(self, at: float) -> None:
         self.status = NotificationStatus.FAILED
+
+
+class CannotMuteCallsError(NotificationError):
+    """Incoming calls cannot be muted while the user is online for calls."""
+
+
+def preferences_id_of(user_id: UUID) -> UUID:
+    return uuid5(NAMESPACE, f"preferences:{user_id}")
+
+
+class Preferences(Aggregate):
+    """Which kinds of notification a user has muted."""
+
+    TOPIC = "olo.notification:Preferences"
+
+    class Created(Aggregate.Created):
+        TOPIC = "olo.notification:Preferences.Created"
+
+    @event("Started", topic="olo.notification:Preferences.Started")
+    def __init__(self, user_id: UUID) -> None:
+        self.user_id = user_id
+        self.muted: set[NotificationKind] = set()
+
+    @staticmethod
+    def create_id(user_id: UUID) -> UUID:
+        return preferences_id_of(user_id)
+
+    def mute(self, kind: NotificationKind, *, online_for_calls: bool) -> None:
+        kind = NotificationKind(kind)
+        if kind is NotificationKind.INCOMING_CALL and online_for_calls:
+            raise CannotMuteCallsError("go offline for calls before muting incoming calls")
+        if kind not in self.muted:
+            self._muted(kind)
+
+    @event("Muted", topic="olo.notification:Preferences.Muted")
+    def _muted(self, kind: NotificationKind) -> None:
+        self.muted.add(NotificationKind(kind))
+
+    def unmute(self, kind: NotificationKind) -> None:
+        if NotificationKind(kind) in self.muted:
+            self._unmuted(NotificationKind(kind))
+
+    @event("Unmuted", topic="olo.notification:Preferences.Unmuted")
+    def _unmuted(self, kind: NotificationKind) -> None:
+        self.muted.discard(NotificationKind(kind))

@@ -11,7 +11,9 @@ from domains.notification.aggregate import (
     Notification,
     NotificationKind,
     PayloadTooLargeError,
+    Preferences,
     notification_id_of,
+    preferences_id_of,
 )
 from eventlog.clock import Clock
 from eventlog.store import EventStore, Transaction
@@ -36,15 +38,19 @@ class NotificationService:
 
     async def notify(
         self, recipient_id: UUID, kind: NotificationKind, payload: dict[str, Any], *, key: str
-    ) -> UUID:
-        """Ask for a notification to reach a user, once per key (in-app first, then push)."""
+    ) -> UUID | None:
+        """Ask for a notification to reach a user, once per key (in-app first, then push);
+        None if the user muted this kind."""
         if len(json.dumps(payload, separators=(",", ":"))) > PAYLOAD_LIMIT:
             raise PayloadTooLargeError(f"the payload is over {PAYLOAD_LIMIT} characters")
 
-        async def command(tx: Transaction) -> UUID:
+        async def command(tx: Transaction) -> UUID | None:
             existing = await tx.get(notification_id_of(key), Notification)
             if existing is not None:
                 return existing.id
+            preferences = await tx.get(preferences_id_of(recipient_id), Preferences)
+            if preferences is not None and NotificationKind(kind) in preferences.muted:
+                return None
             now = self.clock.now()
             notification = Notification(
                 key=key,
@@ -96,3 +102,21 @@ class NotificationService:
             notification.finish_push(sent, now)
 
         await self.store.transact(command)
+
+    async def set_muted(
+        self, user_id: UUID, kind: NotificationKind, muted: bool, *, online_for_calls: bool
+    ) -> set[NotificationKind]:
+        """Mute or unmute a kind for a user; the kinds muted afterwards."""
+
+        async def command(tx: Transaction) -> set[NotificationKind]:
+            preferences = await tx.get(preferences_id_of(user_id), Preferences)
+            if preferences is None:
+                preferences = Preferences(user_id=user_id)
+                tx.add(preferences)
+            if muted:
+                preferences.mute(kind, online_for_calls=online_for_calls)
+            else:
+                preferences.unmute(kind)
+            return set(preferences.muted)
+
+        return await self.store.transact(command)

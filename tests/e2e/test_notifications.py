@@ -12,6 +12,7 @@ from graphql_client import data_of, post, subscribe, token_for
 from app import create_app
 from domains.notification.aggregate import NotificationKind, PayloadTooLargeError
 from domains.notification.service import NotificationService
+from domains.video.presence import Presence
 
 NOTIFICATIONS = "subscription { notifications { id kind payload position } }"
 ACK = (
@@ -112,3 +113,45 @@ async def test_calls_notify(settings, database_url, serve) -> None:  # type: ign
                 assert ended["payload"] == {"callId": call_id, "reason": "insufficient_funds"}
             low = await next_kind(inbox, "low_balance")
             assert low["payload"] == {"callId": call_id, "coins": 11}
+
+
+MUTE = (
+    "mutation($kind: String!, $muted: Boolean!) { muteNotifications(kind: $kind, muted: $muted)"
+    " { __typename ... on NotificationSettings { muted } ... on Forbidden { message }"
+    " ... on InvalidInput { field } } }"
+)
+
+
+async def test_muting(settings, database_url, serve, pg) -> None:  # type: ignore[no-untyped-def]
+    from call_support import call_world, online
+
+    async with call_world(settings, database_url, serve) as world:
+        service: NotificationService = world.olo.services[NotificationService]
+        streamer = world.streamer
+
+        async def mute(kind: str, muted: bool) -> dict:  # type: ignore[type-arg]
+            data = data_of(
+                await post(world.base, MUTE, {"kind": kind, "muted": muted}, streamer.token)
+            )
+            return data["muteNotifications"]  # type: ignore[no-any-return]
+
+        assert await mute("low_balance", True) == {
+            "__typename": "NotificationSettings",
+            "muted": ["low_balance"],
+        }
+        before = await pg.fetchval("SELECT count(*) FROM eventlog_events")
+        muted = await service.notify(streamer.user_id, NotificationKind.LOW_BALANCE, {}, key="m1")
+        assert muted is None
+        assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == before
+        assert (await mute("low_balance", False))["muted"] == []
+        assert await service.notify(streamer.user_id, NotificationKind.LOW_BALANCE, {}, key="m2")
+
+        assert (await mute("nope", True)) == {"__typename": "InvalidInput", "field": "kind"}
+        async with online(world, streamer):  # a streamer online for calls
+            refused = await mute("incoming_call", True)
+            assert refused["__typename"] == "Forbidden"
+        for _ in range(100):  # offline again once the subscription is gone
+            if not await world.olo.services[Presence].is_online(streamer.user_id):
+                break
+            await asyncio.sleep(0.02)
+        assert (await mute("incoming_call", True))["muted"] == ["incoming_call"]

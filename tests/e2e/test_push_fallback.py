@@ -32,7 +32,8 @@ async def fcm(settings, tmp_path):  # type: ignore[no-untyped-def]
         yield fake
 
 
-async def status(pg, notification_id: UUID) -> str:  # type: ignore[no-untyped-def]
+async def status(pg, notification_id: UUID | None) -> str:  # type: ignore[no-untyped-def]
+    assert notification_id is not None  # notify() answers None only for a muted kind
     return str(
         await pg.fetchval(
             "SELECT status FROM notification_items WHERE notification_id = $1", notification_id
@@ -40,7 +41,7 @@ async def status(pg, notification_id: UUID) -> str:  # type: ignore[no-untyped-d
     )
 
 
-async def until(pg, notification_id: UUID, wanted: str) -> None:  # type: ignore[no-untyped-def]
+async def until(pg, notification_id: UUID | None, wanted: str) -> None:  # type: ignore[no-untyped-def]
     for _ in range(250):
         if await status(pg, notification_id) == wanted:
             return

@@ -59,3 +59,25 @@ def test_pushed_after_attempts_and_an_ack_after_that_changes_nothing() -> None:
     assert [type(e).__name__ for e in events] == ["PushAttempted", "PushAttempted", "Pushed"]
     assert len(events[0].response) == 500  # type: ignore[attr-defined]
     assert n.attempts == 2 and n.status is NotificationStatus.PUSHED
+
+
+def test_muting_and_calls_while_online_for_calls() -> None:
+    import pytest
+
+    from domains.notification.aggregate import CannotMuteCallsError, Preferences
+
+    prefs = Preferences(user_id=uuid4())
+    prefs.mute(NotificationKind.LOW_BALANCE, online_for_calls=True)
+    prefs.mute(NotificationKind.LOW_BALANCE, online_for_calls=True)
+    with pytest.raises(CannotMuteCallsError):
+        prefs.mute(NotificationKind.INCOMING_CALL, online_for_calls=True)
+    prefs.mute(NotificationKind.INCOMING_CALL, online_for_calls=False)
+    prefs.unmute(NotificationKind.LOW_BALANCE)
+    prefs.unmute(NotificationKind.LOW_BALANCE)
+    assert [type(e).__name__ for e in prefs.collect_events()] == [
+        "Started",
+        "Muted",
+        "Muted",
+        "Unmuted",
+    ]
+    assert prefs.muted == {NotificationKind.INCOMING_CALL}
