@@ -12,8 +12,6 @@ call pushes carry the call id as collapse key, so a device shows them once.
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,6 +27,7 @@ from domains.notification.router import PushRouter
 from domains.notification.service import NotificationService
 from domains.profile.queries import ProfileQueries
 from domains.profile.service import ProfileService
+from eventlog.alarms import Alarms
 from eventlog.clock import Clock
 from eventlog.projection import read_topics
 
@@ -76,31 +75,16 @@ class Dispatcher:
         self._pool = pool
         self._mapper = mapper
         self._clock = clock
-        self._heap: list[tuple[float, int, UUID]] = []
-        self._order = itertools.count()
-        self._changed = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency)
         self.position = 0
         self.pushed = 0
 
     async def run(self, wakeup: asyncio.Event) -> None:
         """Until cancelled: the waiting notifications, then the log and the clock."""
         await self._load_waiting()
-        timers = asyncio.create_task(self._run_timers(), name=f"{self.name}.timers")
-        try:
-            while True:
-                wakeup.clear()
-                await self._follow_log()
-                try:
-                    await asyncio.wait_for(wakeup.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
-        finally:
-            timers.cancel()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(timers, *self._tasks, return_exceptions=True)
+        await self._alarms.run(
+            lambda nid, _: lambda: self._dispatch(nid), follow=self._follow_log, wakeup=wakeup
+        )
 
     async def _load_waiting(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
@@ -133,27 +117,7 @@ class Dispatcher:
     async def _schedule(self, notification_id: UUID, recipient_id: UUID, deadline: float) -> None:
         online = await self._is_online(recipient_id)
         when = deadline if online else self._clock.now()  # nobody to show it in-app: push now
-        heapq.heappush(self._heap, (when, next(self._order), notification_id))
-        self._changed.set()
-
-    async def _run_timers(self) -> None:
-        while True:
-            self._changed.clear()
-            now = self._clock.now()
-            while self._heap and self._heap[0][0] <= now:
-                _, _, notification_id = heapq.heappop(self._heap)
-                await self._slots.acquire()
-                task = asyncio.create_task(self._dispatch(notification_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            if not self._heap:
-                await self._changed.wait()
-                continue
-            sleeper = asyncio.ensure_future(self._clock.sleep_until(self._heap[0][0]))
-            changed = asyncio.ensure_future(self._changed.wait())
-            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
-            sleeper.cancel()
-            changed.cancel()
+        self._alarms.set(notification_id, when)
 
     async def _dispatch(self, notification_id: UUID) -> None:
         try:
@@ -179,5 +143,3 @@ class Dispatcher:
             raise
         except Exception:
             log.exception("dispatcher: notification %s", notification_id)
-        finally:
-            self._slots.release()

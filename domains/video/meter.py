@@ -12,9 +12,8 @@ each exactly once (transfer idempotency keys and the call's own checkpoint count
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from eventsourcing.persistence import Mapper
 from domains.video.aggregate import Call, CallStatus, Side
 from domains.video.projection import CallProjection, shard_of
 from domains.video.service import CallService
+from eventlog.alarms import Alarms
 from eventlog.clock import Clock
 from eventlog.projection import read_topics
 from eventlog.store import EventStore
@@ -82,13 +82,9 @@ class CallMeter:
         self._pool = pool
         self._mapper = mapper
         self._clock = clock
-        self._heap: list[tuple[float, int, UUID]] = []
+        self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency)
         self._wake: dict[UUID, float] = {}  # each call's current wake-up (others are stale)
-        self._order = itertools.count()
-        self._changed = asyncio.Event()
         self._busy: set[UUID] = set()
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
         self.position = 0
         self.ticks = 0
 
@@ -99,20 +95,7 @@ class CallMeter:
     async def run(self, wakeup: asyncio.Event) -> None:
         """Until cancelled: load the shard's open calls, then follow the log and the clock."""
         await self._load_open_calls()
-        timers = asyncio.create_task(self._run_timers(), name=f"{self.name}.timers")
-        try:
-            while True:
-                wakeup.clear()
-                await self._follow_log()
-                try:
-                    await asyncio.wait_for(wakeup.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
-        finally:
-            timers.cancel()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(timers, *self._tasks, return_exceptions=True)
+        await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
 
     async def _load_open_calls(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
@@ -164,29 +147,13 @@ class CallMeter:
         # Pushed even when unchanged: an entry that came due while the call was busy was
         # dropped, so every finished tick leaves one live entry behind.
         self._wake[call.id] = wake
-        heapq.heappush(self._heap, (wake, next(self._order), call.id))
-        self._changed.set()
+        self._alarms.set(call.id, wake)
 
-    async def _run_timers(self) -> None:
-        while True:
-            self._changed.clear()
-            now = self._clock.now()
-            while self._heap and self._heap[0][0] <= now:
-                wake, _, call_id = heapq.heappop(self._heap)
-                if self._wake.get(call_id) == wake and call_id not in self._busy:
-                    await self._slots.acquire()
-                    self._busy.add(call_id)
-                    task = asyncio.create_task(self._tick(call_id))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-            if not self._heap:
-                await self._changed.wait()
-                continue
-            sleeper = asyncio.ensure_future(self._clock.sleep_until(self._heap[0][0]))
-            changed = asyncio.ensure_future(self._changed.wait())
-            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
-            sleeper.cancel()
-            changed.cancel()
+    def _due(self, call_id: UUID, wake: float) -> Callable[[], Awaitable[None]] | None:
+        if self._wake.get(call_id) != wake or call_id in self._busy:
+            return None  # superseded, or its call is being acted on right now
+        self._busy.add(call_id)
+        return lambda: self._tick(call_id)
 
     async def _tick(self, call_id: UUID) -> None:
         try:
@@ -201,13 +168,11 @@ class CallMeter:
             call = None
             # Try again a little later rather than lose the call's timer.
             self._wake[call_id] = retry = self._clock.now() + 1.0
-            heapq.heappush(self._heap, (retry, next(self._order), call_id))
+            self._alarms.set(call_id, retry)
         finally:
             self._busy.discard(call_id)
-            self._slots.release()
         if isinstance(call, Call):
             self._set(call)
-        self._changed.set()
 
     async def _act(self, call: Call) -> Call | None:
         service = self._service
