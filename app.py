@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import strawberry
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from strawberry.extensions import ValidationCache
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -73,6 +69,7 @@ from eventlog.database import create_log_schema, create_pool
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
+from eventlog.ops import ops_router, tune_garbage_collector
 from eventlog.policy import Policy, PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner
 from eventlog.settings import Settings
@@ -167,11 +164,11 @@ class Olo:
                 if isinstance(runner, ProjectionRunner)
                 else runner.policy.name
             )
-            leadership.add(name, _follower(runner, self.hub))
+            leadership.add(name, _on_log(runner.follow, self.hub))
         for meter in self.meters:
-            leadership.add(meter.name, _meter(meter, self.hub), group="video.meter")
+            leadership.add(meter.name, _on_log(meter.run, self.hub), group="video.meter")
         if self.dispatcher is not None:
-            leadership.add(self.dispatcher.name, _meter(self.dispatcher, self.hub))
+            leadership.add(self.dispatcher.name, _on_log(self.dispatcher.run, self.hub))
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
@@ -194,22 +191,14 @@ class Olo:
             self.event_log.close()
 
 
-def _meter(meter: CallMeter | Dispatcher, hub: StreamHub) -> Any:
+def _on_log(follow: Callable[[asyncio.Event], Awaitable[None]], hub: StreamHub) -> Any:
+    """A led job that follows the log, woken by the log's NOTIFY."""
     wakeup = hub.wakeup(CHANNEL)
 
     async def run() -> None:
-        await meter.run(wakeup)
+        await follow(wakeup)
 
     return run
-
-
-def _follower(runner: ProjectionRunner | PolicyRunner, hub: StreamHub) -> Any:
-    wakeup = hub.wakeup(CHANNEL)
-
-    async def follow() -> None:
-        await runner.follow(wakeup)
-
-    return follow
 
 
 async def start(
@@ -365,38 +354,6 @@ def _closer(router: PushRouter) -> Any:
     return close
 
 
-def tune_garbage_collector(settings: Settings) -> None:
-    """Every command allocates events, dicts and futures; with CPython's default threshold
-    (a young collection every 700 allocations) collections of a heap holding thousands of
-    cached aggregates and connections took a third of a purchase's CPU time (bench/api).
-    Objects alive after start-up are frozen out of collection altogether."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(settings.gc_young_threshold, 20, 50)
-
-
-class _OloCollector:
-    def __init__(self, holder: dict[str, Olo]) -> None:
-        self.holder = holder
-
-    def collect(self) -> Any:
-        o = self.holder.get("olo")
-        if o is None:
-            return
-        yield CounterMetricFamily("olo_writer_batches", "Group commits", value=o.writer.batches)
-        yield CounterMetricFamily("olo_writer_commands", "Commands committed", value=o.writer.units)
-        yield CounterMetricFamily(
-            "olo_command_conflicts", "Command retries", value=o.store.conflicts
-        )
-        yield CounterMetricFamily(
-            "olo_stream_delivered", "Changes fanned out", value=o.hub.delivered
-        )
-        leading = GaugeMetricFamily("olo_leading", "Jobs this process leads", labels=["job"])
-        for name in sorted(o.leadership.leading if o.leadership else ()):
-            leading.add_metric([name], 1)
-        yield leading
-
-
 def create_app(
     settings: Settings,
     database_url: str,
@@ -435,26 +392,6 @@ def create_app(
         agora_webhooks(lambda: holder["olo"].services[CallService], settings.agora_ncs_secret)
     )
 
-    registry = CollectorRegistry()
-    registry.register(_OloCollector(holder))  # type: ignore[arg-type]
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        olo = holder.get("olo")
-        if olo is None or not olo.hub.ready:
-            return JSONResponse({"status": "starting"}, status_code=503)
-        try:
-            await olo.pool.fetchval("SELECT 1", timeout=2)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+    app.include_router(ops_router(lambda: holder.get("olo")))
 
     return app

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from typing import Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -36,3 +37,20 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)
+
+
+class LoopbackServer:
+    """A fake service's FastAPI `app`, served on 127.0.0.1 for the `async with` block."""
+
+    app: FastAPI
+    base_url = ""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        self.base_url = await self._stack.enter_async_context(serving(self.app))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()

@@ -10,14 +10,12 @@ sender of signed Notification Callback Service webhooks (`NoticeSender`).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import time
 import uuid
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -25,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from eventlog.settings import Settings
-from fakes import serving
+from fakes import LoopbackServer
 
 _DEFAULTS = Settings.model_fields
 
@@ -34,7 +32,7 @@ def _default(name: str) -> str:
     return str(_DEFAULTS[name].default)
 
 
-class FakeAgora:
+class FakeAgora(LoopbackServer):
     """Agora's REST API on 127.0.0.1: records kicking rules, checks basic auth, fails on demand."""
 
     def __init__(
@@ -44,32 +42,19 @@ class FakeAgora:
         customer_id: str = _default("agora_customer_id"),
         customer_secret: str = _default("agora_customer_secret"),
     ) -> None:
+        super().__init__()
         self.app_id = app_id
         self._credentials = f"{customer_id}:{customer_secret}"
         self.kicks: list[dict[str, Any]] = []  # accepted rules: cname, uid, time_in_seconds
         self.requests = 0  # every kicking-rule request, failed ones included
-        self.base_url = ""
         self._failures = 0
         self._rule_ids = itertools.count(1953)
-        self._stack = contextlib.AsyncExitStack()
         self.app = FastAPI()
         self.app.post("/dev/v1/kicking-rule")(self._kicking_rule)
 
     def fail_next(self, n: int) -> None:
         """Answer the next `n` requests with HTTP 500, as Agora does when it is in trouble."""
         self._failures = n
-
-    async def __aenter__(self) -> FakeAgora:
-        self.base_url = await self._stack.enter_async_context(serving(self.app))
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
 
     async def _kicking_rule(self, request: Request) -> JSONResponse:
         self.requests += 1

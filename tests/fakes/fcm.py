@@ -11,10 +11,8 @@ bearer grant, checked against the fake's own key) and the FCM v1 `messages:send`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import secrets
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from google.auth import jwt
 
-from fakes import serving
+from fakes import LoopbackServer
 
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -38,10 +36,11 @@ def _error(code: int, status: str, message: str, details: list[Any] | None = Non
     return JSONResponse({"error": body}, status_code=code)
 
 
-class FakeFcm:
+class FakeFcm(LoopbackServer):
     """FCM on 127.0.0.1: issues OAuth2 tokens, records sent messages, fails on demand."""
 
     def __init__(self, project_id: str = "demo-olo") -> None:
+        super().__init__()
         self.project_id = project_id
         self.messages: list[dict[str, Any]] = []  # accepted messages, as FCM received them
         self.requests = 0  # every messages:send request, failed ones included
@@ -49,12 +48,10 @@ class FakeFcm:
         self.unregistered: set[str] = set()  # answered 404 UNREGISTERED
         self.malformed: set[str] = set()  # answered 400 "not a valid FCM registration token"
         self.delay_seconds = 0.0  # how long messages:send hangs before answering
-        self.base_url = ""
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._access_tokens: set[str] = set()
         self._failures: list[int] = []
         self._ids = itertools.count(1)
-        self._stack = contextlib.AsyncExitStack()
         self.app = FastAPI()
         self.app.post("/token")(self._token)
         self.app.post("/v1/projects/{project}/messages:send")(self._send)
@@ -79,18 +76,6 @@ class FakeFcm:
             "client_id": "1",
             "token_uri": f"{self.base_url}/token",
         }
-
-    async def __aenter__(self) -> FakeFcm:
-        self.base_url = await self._stack.enter_async_context(serving(self.app))
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
 
     async def _token(self, request: Request) -> JSONResponse:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
@@ -133,14 +118,25 @@ class FakeFcm:
         target = message.get("token")
         if not isinstance(target, str) or target in self.malformed:
             text = "The registration token is not a valid FCM registration token"
-            return _error(400, "INVALID_ARGUMENT", text, [
-                {"@type": _FCM_ERROR, "errorCode": "INVALID_ARGUMENT"},
-                {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                 "fieldViolations": [{"field": "message.token", "description": text}]},
-            ])
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                text,
+                [
+                    {"@type": _FCM_ERROR, "errorCode": "INVALID_ARGUMENT"},
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [{"field": "message.token", "description": text}],
+                    },
+                ],
+            )
         if target in self.unregistered:
-            return _error(404, "NOT_FOUND", "Requested entity was not found.",
-                          [{"@type": _FCM_ERROR, "errorCode": "UNREGISTERED"}])
+            return _error(
+                404,
+                "NOT_FOUND",
+                "Requested entity was not found.",
+                [{"@type": _FCM_ERROR, "errorCode": "UNREGISTERED"}],
+            )
         if not all(isinstance(v, str) for v in message.get("data", {}).values()):
             return _error(400, "INVALID_ARGUMENT", "Invalid value at 'message.data': not a string")
         return None

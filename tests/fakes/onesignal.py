@@ -1,59 +1,44 @@
 """A loopback fake of OneSignal's create-notification API (`POST {API_ROOT}/notifications`).
 
-    async with FakeOneSignal() as onesignal:
-        sender = OneSignalSender(onesignal.app_id, onesignal.api_key, onesignal.base_url)
-        ...
-        assert onesignal.notifications == [{"app_id": ..., "include_subscription_ids": [...]}]
+async with FakeOneSignal() as onesignal:
+    sender = OneSignalSender(onesignal.app_id, onesignal.api_key, onesignal.base_url)
+    ...
+    assert onesignal.notifications == [{"app_id": ..., "include_subscription_ids": [...]}]
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import uuid
-from types import TracebackType
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from fakes import serving
+from fakes import LoopbackServer
 
 _TARGETS = ("include_subscription_ids", "include_player_ids")
 
 
-class FakeOneSignal:
+class FakeOneSignal(LoopbackServer):
     """OneSignal on 127.0.0.1: checks the app and key, records notifications, fails on demand."""
 
     def __init__(self, app_id: str = "olo-test-app", api_key: str = "olo-test-key") -> None:
+        super().__init__()
         self.app_id = app_id
         self.api_key = api_key
         self.notifications: list[dict[str, Any]] = []  # accepted bodies, as received
         self.requests = 0  # every request, failed ones included
         self.unsubscribed: set[str] = set()  # subscription ids OneSignal does not know
         self.delay_seconds = 0.0
-        self.base_url = ""
         self._failures: list[int] = []
-        self._stack = contextlib.AsyncExitStack()
         self.app = FastAPI()
         self.app.post("/notifications")(self._create)
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """Answer the next `n` requests with HTTP `status`."""
         self._failures = [status] * n
-
-    async def __aenter__(self) -> FakeOneSignal:
-        self.base_url = await self._stack.enter_async_context(serving(self.app))
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
 
     async def _create(self, request: Request) -> JSONResponse:
         self.requests += 1
@@ -63,15 +48,29 @@ class FakeOneSignal:
             return JSONResponse({"errors": ["Internal server error"]}, self._failures.pop(0))
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme not in ("Basic", "Key") or not hmac.compare_digest(key, self.api_key):
-            return JSONResponse({"errors": ["Access denied.  Please include an 'Authorization: "
-                                            "Key' header with a valid API key"]}, 403)
+            return JSONResponse(
+                {
+                    "errors": [
+                        "Access denied.  Please include an 'Authorization: "
+                        "Key' header with a valid API key"
+                    ]
+                },
+                403,
+            )
         body = await request.json()
         if body.get("app_id") != self.app_id:
             return JSONResponse({"errors": ["app_id not found."]}, 400)
         ids = [i for key in _TARGETS for i in body.get(key, [])]
         if not ids:
-            return JSONResponse({"errors": ["You must include which players, segments, or tags "
-                                            "you wish to send this notification to."]}, 400)
+            return JSONResponse(
+                {
+                    "errors": [
+                        "You must include which players, segments, or tags "
+                        "you wish to send this notification to."
+                    ]
+                },
+                400,
+            )
         return self._answer(body, ids)
 
     def _answer(self, body: dict[str, Any], ids: list[str]) -> JSONResponse:
