@@ -53,7 +53,7 @@ from domains.video.agora import AgoraRest, RtcTokens
 from domains.video.matching import StreamerMatching
 from domains.video.meter import CallMeter
 from domains.video.policy import BlockEndsCallPolicy, KickPolicy
-from domains.video.presence import Presence
+from domains.video.presence import Presence, reachable
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
 from domains.video.queries import CallQueries
 from domains.video.roulette import RoulettePolicy, RouletteService, RouletteTimings
@@ -241,10 +241,11 @@ async def start(
         ttl_seconds=settings.presence_ttl_seconds,
     )
     presence.start()
+    profile_queries = ProfileQueries(pool)
     calls = CallService(
         store,
         clock,
-        presence.is_online,
+        reachable(presence, profile_queries),
         CallTimings(ring_seconds=settings.ring_seconds, media_seconds=settings.media_seconds),
     )
     notifications = NotificationService(
@@ -270,7 +271,7 @@ async def start(
     services: dict[type, Any] = {
         EventStore: store,
         ProfileService: ProfileService(store),
-        ProfileQueries: ProfileQueries(pool),
+        ProfileQueries: profile_queries,
         BalanceService: balance,
         BalanceQueries: BalanceQueries(pool),
         TariffService: TariffService(store),

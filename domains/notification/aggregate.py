@@ -1,7 +1,9 @@
 """Notifications: each one an event-sourced record of getting a message to a user.
 
 requested -> delivered in-app -> acknowledged, or (no live connection, or no ACK in time)
--> pushed to the user's devices -> sent | failed, with every attempt and the provider's answer.
+-> pushing (claimed by the dispatcher before any provider is asked) -> pushed | failed, with
+every attempt and the provider's answer; or withdrawn before any push (a call that stopped
+ringing needs no ringing push).
 """
 
 from __future__ import annotations
@@ -22,12 +24,20 @@ class NotificationKind(StrEnum):
     MISSED_CALL = "missed_call"
     CALL_ENDED = "call_ended"  # ended by the system (funds, block); also dismisses ringing
     LOW_BALANCE = "low_balance"
+    # The call stopped ringing (answered, declined, cancelled, missed): dismisses the ringing
+    # that a push started on the user's devices. Push only, at once, and never muted.
+    RINGING_ENDED = "ringing_ended"
+
+
+PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})
 
 
 class NotificationStatus(StrEnum):
     REQUESTED = "requested"
     DELIVERED = "delivered"  # handed to a live in-app subscription, not yet acknowledged
     ACKNOWLEDGED = "acknowledged"
+    WITHDRAWN = "withdrawn"  # no longer worth showing, and no push had begun
+    PUSHING = "pushing"  # claimed for a push: providers may have it, the result is not in
     PUSHED = "pushed"
     FAILED = "failed"
 
@@ -62,6 +72,7 @@ class Notification(Aggregate):
         payload: dict[str, Any],
         at: float,
         ack_deadline: float,
+        skip_device_id: UUID | None = None,
     ) -> None:
         self.key = key
         self.recipient_id = recipient_id
@@ -69,8 +80,10 @@ class Notification(Aggregate):
         self.payload = payload
         self.requested_at = at
         self.ack_deadline = ack_deadline
+        self.skip_device_id = skip_device_id  # the device that needs no push (it answered)
         self.status = NotificationStatus.REQUESTED
         self.attempts = 0
+        self.push_rounds = 0  # a round a dispatcher began; more than one after a crash
 
     @staticmethod
     def create_id(key: str) -> UUID:
@@ -81,12 +94,23 @@ class Notification(Aggregate):
         """Nothing more will be done for it."""
         return self.status in (
             NotificationStatus.ACKNOWLEDGED,
+            NotificationStatus.WITHDRAWN,
             NotificationStatus.PUSHED,
             NotificationStatus.FAILED,
         )
 
+    @property
+    def push_begun(self) -> bool:
+        """A provider may have been asked to push it."""
+        return self.push_rounds > 0
+
+    @property
+    def waiting(self) -> bool:
+        """Not yet claimed for a push, nor settled."""
+        return self.status in (NotificationStatus.REQUESTED, NotificationStatus.DELIVERED)
+
     def deliver_in_app(self, at: float) -> None:
-        if self.status is NotificationStatus.REQUESTED:
+        if self.status is NotificationStatus.REQUESTED and self.kind not in PUSH_ONLY:
             self._delivered(at)
 
     @event("DeliveredInApp", topic="olo.notification:Notification.DeliveredInApp")
@@ -94,13 +118,40 @@ class Notification(Aggregate):
         self.status = NotificationStatus.DELIVERED
 
     def acknowledge(self, at: float) -> None:
-        """The app confirmed it showed the notification; acknowledging twice is harmless."""
-        if self.status in (NotificationStatus.REQUESTED, NotificationStatus.DELIVERED):
+        """The app confirmed it showed the notification; acknowledging twice is harmless.
+        A push-only notification goes to devices the in-app stream does not reach: an ACK
+        does not stop it."""
+        if self.waiting and self.kind not in PUSH_ONLY:
             self._acknowledged(at)
 
     @event("Acknowledged", topic="olo.notification:Notification.Acknowledged")
     def _acknowledged(self, at: float) -> None:
         self.status = NotificationStatus.ACKNOWLEDGED
+
+    def withdraw(self, at: float) -> bool:
+        """It is no longer worth showing: no push will begin. True if one already had (its
+        effect on the devices must be undone by another notification)."""
+        if self.waiting:
+            self._withdrawn(at)
+        return self.push_begun
+
+    @event("Withdrawn", topic="olo.notification:Notification.Withdrawn")
+    def _withdrawn(self, at: float) -> None:
+        self.status = NotificationStatus.WITHDRAWN
+
+    def begin_push(self, at: float, *, resume: bool = False) -> bool:
+        """Claim it for a push before any provider is asked, so a withdrawal racing the push
+        knows it began, and a restart knows which pushes are in doubt. A claimed one is
+        claimed again only to `resume` a round a crash cut short. False: nothing to push."""
+        if not (self.waiting or (resume and self.status is NotificationStatus.PUSHING)):
+            return False
+        self._push_started(self.push_rounds + 1, at)
+        return True
+
+    @event("PushStarted", topic="olo.notification:Notification.PushStarted")
+    def _push_started(self, round: int, at: float) -> None:
+        self.push_rounds = round
+        self.status = NotificationStatus.PUSHING
 
     def record_attempt(
         self, device_id: UUID, provider: str, outcome: str, response: str, at: float
@@ -131,7 +182,11 @@ class Notification(Aggregate):
         self.status = NotificationStatus.FAILED
 
 
-class CannotMuteCallsError(NotificationError):
+class CannotMuteError(NotificationError):
+    """This kind of notification cannot be muted (now)."""
+
+
+class CannotMuteCallsError(CannotMuteError):
     """Incoming calls cannot be muted while the user is online for calls."""
 
 
@@ -158,6 +213,8 @@ class Preferences(Aggregate):
 
     def mute(self, kind: NotificationKind, *, online_for_calls: bool) -> None:
         kind = NotificationKind(kind)
+        if kind in PUSH_ONLY:
+            raise CannotMuteError("this kind only stops ringing on your devices")
         if kind is NotificationKind.INCOMING_CALL and online_for_calls:
             raise CannotMuteCallsError("go offline for calls before muting incoming calls")
         if kind not in self.muted:

@@ -1,19 +1,23 @@
 """The dispatcher: pushes what the in-app path did not deliver. Runs in one worker at a time
-(leadership), follows the log for new and acknowledged notifications, and at each one's
-moment (at once if the recipient has no live connection, else at its ACK deadline) pushes
-it to every device of the recipient that is not acknowledged by then.
+(leadership), follows the log for new notifications, and at each one's moment (at once if the
+recipient has no live connection or the kind is push-only, else at its ACK deadline) claims it
+(`PushStarted`) and pushes it to every device of the recipient, unless it was acknowledged or
+withdrawn by then.
 
 After a restart it takes the waiting notifications from the read model, at a log position
-read in the same snapshot, and follows the log from there: nothing is lost. A crash between
-a provider accepting a push and the result being recorded sends that push again on restart;
-call pushes carry the call id as collapse key, so a device shows them once.
+read in the same snapshot, and follows the log from there: nothing is lost. A push claimed but
+not recorded when the worker died is in doubt: it is sent again once, with the same OneSignal
+idempotency key (OneSignal sends it once) and the same notification id and collapse key in
+FCM's message (the app shows it once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -33,21 +37,34 @@ from eventlog.projection import read_topics
 
 log = logging.getLogger(__name__)
 
-_WATCHED = frozenset({Notification.Requested.TOPIC, Notification.Acknowledged.TOPIC})
+_WATCHED = frozenset({Notification.Requested.TOPIC})
 
 
 def push_of(notification: Notification) -> Push:
-    payload = {k: str(v) for k, v in notification.payload.items()}
-    call_id = payload.pop("callId", "")
-    if notification.kind is NotificationKind.INCOMING_CALL:
+    """The push for a notification; its payload's keys in the push data's snake_case (FCM
+    data values are strings)."""
+    payload = {_snake(k): str(v) for k, v in notification.payload.items()}
+    call_id = payload.pop("call_id", "")
+    push = _push_of(notification.kind, call_id, payload)
+    data = {**push.data, "notification_id": str(notification.id)}
+    return replace(push, data=data, id=str(notification.id))
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _push_of(kind: NotificationKind, call_id: str, payload: dict[str, str]) -> Push:
+    if kind is NotificationKind.INCOMING_CALL:
         return Push.incoming_call(call_id, "Incoming call", "Someone is calling you", **payload)
-    if notification.kind is NotificationKind.CALL_ENDED:
+    if kind is NotificationKind.RINGING_ENDED:
         return Push.call_ended(call_id, payload.get("reason", "ended"))
     titles = {
         NotificationKind.MISSED_CALL: ("Missed call", "You missed a call"),
+        NotificationKind.CALL_ENDED: ("Call ended", "Your call was ended"),
         NotificationKind.LOW_BALANCE: ("Low balance", "Top up to keep calling"),
     }
-    title, body = titles.get(notification.kind, ("olo", ""))
+    title, body = titles.get(kind, ("olo", ""))
     return Push.alert(title, body, collapse_key=call_id or None, **payload)
 
 
@@ -76,6 +93,7 @@ class Dispatcher:
         self._mapper = mapper
         self._clock = clock
         self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency)
+        self._in_doubt: set[UUID] = set()  # claimed by a worker that died before recording
         self.position = 0
         self.pushed = 0
 
@@ -95,11 +113,17 @@ class Dispatcher:
                 )
             )
             rows = await conn.fetch(
-                "SELECT notification_id, recipient_id, ack_deadline FROM notification_items "
-                "WHERE status IN ('requested', 'delivered')"
+                "SELECT notification_id, recipient_id, ack_deadline, status "
+                "FROM notification_items WHERE status IN ('requested', 'delivered', 'pushing')"
             )
         for row in rows:
-            await self._schedule(row["notification_id"], row["recipient_id"], row["ack_deadline"])
+            if row["status"] == "pushing":
+                self._in_doubt.add(row["notification_id"])
+                self._alarms.set(row["notification_id"], self._clock.now())
+            else:
+                await self._schedule(
+                    row["notification_id"], row["recipient_id"], row["ack_deadline"]
+                )
 
     async def _follow_log(self) -> None:
         while True:
@@ -110,22 +134,29 @@ class Dispatcher:
                 return
             for recorded in events:
                 e = recorded.event
-                if isinstance(e, Notification.Requested):
-                    await self._schedule(e.originator_id, e.recipient_id, e.ack_deadline)
+                await self._schedule(e.originator_id, e.recipient_id, e.ack_deadline)
             self.position = last
 
     async def _schedule(self, notification_id: UUID, recipient_id: UUID, deadline: float) -> None:
-        online = await self._is_online(recipient_id)
-        when = deadline if online else self._clock.now()  # nobody to show it in-app: push now
-        self._alarms.set(notification_id, when)
+        now = self._clock.now()
+        if deadline > now and await self._is_online(recipient_id):
+            self._alarms.set(notification_id, deadline)  # in-app first: push if no ACK by then
+        else:
+            self._alarms.set(notification_id, now)  # nobody to show it in-app: push now
 
     async def _dispatch(self, notification_id: UUID) -> None:
         try:
-            notification = await self._service.store.load(notification_id, fresh=True)
-            if not isinstance(notification, Notification) or notification.settled:
-                return
+            resume = notification_id in self._in_doubt
+            self._in_doubt.discard(notification_id)
+            notification = await self._service.begin_push(notification_id, resume=resume)
+            if notification is None:
+                return  # acknowledged, withdrawn or already pushed
             push = push_of(notification)
-            devices = await self._devices.devices(notification.recipient_id)
+            devices = [
+                d
+                for d in await self._devices.devices(notification.recipient_id)
+                if d.device_id != notification.skip_device_id
+            ]
             results = await asyncio.gather(*(self._router.send(d, push) for d in devices))
             for device, result in zip(devices, results, strict=True):
                 if result.prune:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import UUID, uuid5
 
 import httpx
 from onesignal_sdk.client import AsyncClient
@@ -60,6 +61,9 @@ class OneSignalSender:
             body["ttl"] = push.ttl_seconds
         if push.collapse_key and push.kind == "alert":
             body["collapse_id"] = push.collapse_key
+        if push.id is not None:
+            # OneSignal sends one notification per idempotency key (kept 30 days)
+            body["idempotency_key"] = str(uuid5(UUID(push.id), target.address))
         return body
 
     async def deliver(self, target: Target, push: Push) -> PushResult:

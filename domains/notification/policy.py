@@ -13,11 +13,30 @@ from domains.video.aggregate import SERVER_ENDED, Call, EndReason
 LOW_BALANCE_COINS = 60  # under this after a call, the caller cannot pay a minute of the seed
 
 
+# How a call stopped ringing, as the dismissal push tells the devices.
+_STOPPED_RINGING = {
+    "Accepted": "answered",
+    "Declined": "declined",
+    "Cancelled": "cancelled",
+    "Missed": "missed",
+}
+
+
 class CallNotificationPolicy:
-    """Incoming calls, missed calls, calls the system ended, and low balance after a call."""
+    """Incoming calls, ringing stopped, missed calls, calls the system ended, and low balance
+    after a call."""
 
     name = "notification.calls"
-    topics = frozenset({Call.Requested.TOPIC, Call.Missed.TOPIC, Call.Ended.TOPIC})
+    topics = frozenset(
+        {
+            Call.Requested.TOPIC,
+            Call.Accepted.TOPIC,
+            Call.Declined.TOPIC,
+            Call.Cancelled.TOPIC,
+            Call.Missed.TOPIC,
+            Call.Ended.TOPIC,
+        }
+    )
 
     def __init__(self, notifications: NotificationService, balance: BalanceService) -> None:
         self.notifications = notifications
@@ -27,11 +46,19 @@ class CallNotificationPolicy:
         call_id = str(event.originator_id)
         notify = self.notifications.notify
         if isinstance(event, Call.Requested):
-            payload = {"callId": call_id, "callerId": str(event.caller_id), "kind": str(event.kind)}
+            payload = {
+                "callId": call_id,
+                "callerId": str(event.caller_id),
+                "callKind": str(event.kind),
+            }
             await notify(
                 event.callee_id, NotificationKind.INCOMING_CALL, payload, key=f"call/{call_id}/in"
             )
-        elif isinstance(event, Call.Missed):
+            return
+        stopped = _STOPPED_RINGING.get(type(event).__name__)
+        if stopped is not None:
+            await self._stopped_ringing(event, stopped)
+        if isinstance(event, Call.Missed):
             call = await self._call(event)
             payload = {"callId": call_id, "callerId": str(call.caller_id)}
             await notify(
@@ -39,6 +66,21 @@ class CallNotificationPolicy:
             )
         elif isinstance(event, Call.Ended):
             await self._ended(event, await self._call(event))
+
+    async def _stopped_ringing(self, event: Any, how: str) -> None:
+        """No ringing push after the call stopped ringing; if one had begun, a dismissal to
+        every device of the callee but the one that answered or declined."""
+        call_id = str(event.originator_id)
+        if not await self.notifications.withdraw(f"call/{call_id}/in"):
+            return
+        call = await self._call(event)
+        await self.notifications.notify(
+            call.callee_id,
+            NotificationKind.RINGING_ENDED,
+            {"callId": call_id, "reason": how},
+            key=f"call/{call_id}/ringing_ended",
+            skip_device=getattr(event, "device_id", None),  # absent from older events
+        )
 
     async def _ended(self, event: Any, call: Call) -> None:
         call_id = str(call.id)

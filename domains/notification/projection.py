@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from domains.notification.aggregate import Notification
+from domains.notification.aggregate import PUSH_ONLY, Notification, NotificationKind
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -25,13 +25,16 @@ CREATE TABLE IF NOT EXISTS notification_items (
 );
 CREATE INDEX IF NOT EXISTS notification_items_recipient
     ON notification_items (recipient_id, requested_at DESC);
-CREATE INDEX IF NOT EXISTS notification_items_waiting ON notification_items (ack_deadline)
-    WHERE status IN ('requested', 'delivered');
+DROP INDEX IF EXISTS notification_items_waiting;
+CREATE INDEX IF NOT EXISTS notification_items_open ON notification_items (ack_deadline)
+    WHERE status IN ('requested', 'delivered', 'pushing');
 """
 
 _STATUS = {
     "DeliveredInApp": "delivered",
     "Acknowledged": "acknowledged",
+    "Withdrawn": "withdrawn",
+    "PushStarted": "pushing",
     "Pushed": "pushed",
     "Failed": "failed",
 }
@@ -44,6 +47,8 @@ class NotificationProjection:
             Notification.Requested.TOPIC,
             Notification.DeliveredInApp.TOPIC,
             Notification.Acknowledged.TOPIC,
+            Notification.Withdrawn.TOPIC,
+            Notification.PushStarted.TOPIC,
             Notification.PushAttempted.TOPIC,
             Notification.Pushed.TOPIC,
             Notification.Failed.TOPIC,
@@ -75,8 +80,9 @@ class NotificationProjection:
                     e.ack_deadline,
                     position,
                 )
-                item = {"id": str(e.originator_id), "kind": str(e.kind), "payload": e.payload}
-                announced.append((str(e.recipient_id), item | {"at": e.at}))
+                if NotificationKind(e.kind) not in PUSH_ONLY:
+                    item = {"id": str(e.originator_id), "kind": str(e.kind), "payload": e.payload}
+                    announced.append((str(e.recipient_id), item | {"at": e.at}))
             elif isinstance(e, Notification.PushAttempted):
                 await conn.execute(
                     "UPDATE notification_items SET attempts = attempts + 1, position = $2 "

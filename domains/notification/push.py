@@ -26,6 +26,9 @@ class Push:
     urgent: bool = False
     collapse_key: str | None = None
     ttl_seconds: int | None = None
+    # The notification's id: providers that deduplicate (OneSignal's idempotency key) send
+    # a push again after a crash only once; the app dedupes by `notification_id` in `data`.
+    id: str | None = None
 
     @classmethod
     def incoming_call(cls, call_id: str, title: str, body: str, **data: str) -> Push:

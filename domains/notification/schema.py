@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from domains.notification.aggregate import CannotMuteCallsError, NotificationKind
+from domains.notification.aggregate import CannotMuteError, NotificationKind
 from domains.notification.projection import NOTIFICATIONS_CHANNEL
 from domains.notification.service import NotificationService, UnknownNotificationError
 from domains.profile.aggregate import Role, User
@@ -78,7 +78,7 @@ class NotificationMutation:
             now_muted = await info.context.get(NotificationService).set_muted(
                 viewer.user_id, parsed, muted, online_for_calls=online
             )
-        except CannotMuteCallsError as error:
+        except CannotMuteError as error:
             return Forbidden(message=str(error))
         return NotificationSettings(muted=sorted(k.value for k in now_muted))
 

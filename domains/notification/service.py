@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domains.notification.aggregate import (
     PAYLOAD_LIMIT,
+    PUSH_ONLY,
     Notification,
     NotificationKind,
     PayloadTooLargeError,
@@ -33,14 +34,22 @@ class NotificationService:
         self._ack = ack_seconds
 
     def ack_window(self, kind: NotificationKind) -> float:
+        if kind in PUSH_ONLY:
+            return 0.0
         calls = (NotificationKind.INCOMING_CALL, NotificationKind.CALL_ENDED)
         return self._ack_calls if kind in calls else self._ack
 
     async def notify(
-        self, recipient_id: UUID, kind: NotificationKind, payload: dict[str, Any], *, key: str
+        self,
+        recipient_id: UUID,
+        kind: NotificationKind,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        skip_device: UUID | None = None,
     ) -> UUID | None:
-        """Ask for a notification to reach a user, once per key (in-app first, then push);
-        None if the user muted this kind."""
+        """Ask for a notification to reach a user, once per key (in-app first, then push to
+        every device but `skip_device`); None if the user muted this kind."""
         if len(json.dumps(payload, separators=(",", ":"))) > PAYLOAD_LIMIT:
             raise PayloadTooLargeError(f"the payload is over {PAYLOAD_LIMIT} characters")
 
@@ -59,6 +68,7 @@ class NotificationService:
                 payload=payload,
                 at=now,
                 ack_deadline=now + self.ack_window(kind),
+                skip_device_id=skip_device,
             )
             tx.add(notification)
             return notification.id
@@ -83,6 +93,31 @@ class NotificationService:
             if notification is None or user_id not in (None, notification.recipient_id):
                 raise UnknownNotificationError(f"no notification {notification_id}")
             change(notification)
+            return notification
+
+        return await self.store.transact(command)
+
+    async def withdraw(self, key: str) -> bool:
+        """The notification asked for under `key` is no longer worth showing: it will not be
+        pushed if no push has begun. True if one had (or may have)."""
+
+        async def command(tx: Transaction) -> bool:
+            notification = await tx.get(notification_id_of(key), Notification, fresh=True)
+            return notification is not None and notification.withdraw(self.clock.now())
+
+        return await self.store.transact(command)
+
+    async def begin_push(
+        self, notification_id: UUID, *, resume: bool = False
+    ) -> Notification | None:
+        """Claim a notification for pushing, or `resume` a push a crash cut short (None:
+        nothing to push any more)."""
+
+        async def command(tx: Transaction) -> Notification | None:
+            notification = await tx.get(notification_id, Notification, fresh=True)
+            now = self.clock.now()
+            if notification is None or not notification.begin_push(now, resume=resume):
+                return None
             return notification
 
         return await self.store.transact(command)

@@ -31,6 +31,15 @@ class ProfileQueries:
         )
         return Profile(*row) if row else None
 
+    async def has_devices(self, user_id: UUID) -> bool:
+        """The user registered a device that can still be pushed to."""
+        return bool(
+            await self.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM profile_devices WHERE owner_id = $1 AND active)",
+                user_id,
+            )
+        )
+
     async def devices(self, user_id: UUID) -> list[DeviceRecord]:
         """A user's devices that can be reached, most recently registered first."""
         rows = await self.pool.fetch(

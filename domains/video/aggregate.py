@@ -134,11 +134,15 @@ class Call(Aggregate):
         caller: Schedule,
         streamer: Schedule,
         media_deadline: float,
+        device_id: UUID | None = None,
     ) -> None:
+        """Answered on `device_id` (when the app says which): ringing stops on the others."""
         self._require(CallStatus.RINGING)
         if at >= self.ring_deadline:
             raise CallStateError("the call was not answered in time")
-        self._accepted(at, tariff_version, caller.as_dict(), streamer.as_dict(), media_deadline)
+        self._accepted(
+            at, tariff_version, caller.as_dict(), streamer.as_dict(), media_deadline, device_id
+        )
 
     @event("Accepted", topic="olo.video:Call.Accepted")
     def _accepted(
@@ -148,6 +152,7 @@ class Call(Aggregate):
         caller: dict[str, Any],
         streamer: dict[str, Any],
         media_deadline: float,
+        device_id: UUID | None = None,
     ) -> None:
         self.status = CallStatus.ACCEPTED
         self.accepted_at = at
@@ -155,12 +160,12 @@ class Call(Aggregate):
         self.schedules = {Side.CALLER: Schedule.of(caller), Side.STREAMER: Schedule.of(streamer)}
         self.media_deadline = media_deadline
 
-    def decline(self, at: float) -> None:
+    def decline(self, at: float, device_id: UUID | None = None) -> None:
         self._require(CallStatus.RINGING)
-        self._declined(at)
+        self._declined(at, device_id)
 
     @event("Declined", topic="olo.video:Call.Declined")
-    def _declined(self, at: float) -> None:
+    def _declined(self, at: float, device_id: UUID | None = None) -> None:
         self.status = CallStatus.DECLINED
         self.ended_at = at
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid4
 
 import asyncpg
+
+from domains.profile.queries import ProfileQueries
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +86,13 @@ class Presence:
                     await self._refresh(list(self._connections))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("presence heartbeat failed; retrying", exc_info=True)
+
+
+def reachable(presence: Presence, devices: ProfileQueries) -> Callable[[UUID], Awaitable[bool]]:
+    """Can a ring reach the user: online, or with a device a push wakes (the app in the
+    background or killed)."""
+
+    async def is_reachable(user_id: UUID) -> bool:
+        return await presence.is_online(user_id) or await devices.has_devices(user_id)
+
+    return is_reachable

@@ -167,6 +167,13 @@ def _call_id(value: str) -> UUID | InvalidInput:
         return InvalidInput(message=f"{value!r} is not a call id", field="callId")
 
 
+def _device_id(value: str | None) -> UUID | InvalidInput | None:
+    try:
+        return None if value is None else UUID(value)
+    except ValueError:
+        return InvalidInput(message=f"{value!r} is not a device id", field="deviceId")
+
+
 def _media(p: MediaPass) -> MediaJoin:
     return MediaJoin(
         app_id=p.app_id, channel=p.channel, uid=p.uid, token=p.token, expires_at=p.expires_at
@@ -245,13 +252,26 @@ class VideoMutation:
             return CallNotPossible(message=str(error))
         return call_view(call)
 
-    @strawberry.mutation(description="Answer a call ringing for you (the connect charge is taken).")
-    async def accept_call(self, info: Info[Context, None], call_id: str) -> CallResult:
-        return await _call_command(info, call_id, lambda s, u, c: s.accept_call(u, c))
+    @strawberry.mutation(
+        description="Answer a call ringing for you (the connect charge is taken); `deviceId` "
+        "(from registerDevice) stops the ringing on your other devices but this one."
+    )
+    async def accept_call(
+        self, info: Info[Context, None], call_id: str, device_id: str | None = None
+    ) -> CallResult:
+        device = _device_id(device_id)
+        if isinstance(device, InvalidInput):
+            return device
+        return await _call_command(info, call_id, lambda s, u, c: s.accept_call(u, c, device))
 
-    @strawberry.mutation(description="Decline a call ringing for you.")
-    async def decline_call(self, info: Info[Context, None], call_id: str) -> CallResult:
-        return await _call_command(info, call_id, lambda s, u, c: s.decline_call(u, c))
+    @strawberry.mutation(description="Decline a call ringing for you (on device `deviceId`).")
+    async def decline_call(
+        self, info: Info[Context, None], call_id: str, device_id: str | None = None
+    ) -> CallResult:
+        device = _device_id(device_id)
+        if isinstance(device, InvalidInput):
+            return device
+        return await _call_command(info, call_id, lambda s, u, c: s.decline_call(u, c, device))
 
     @strawberry.mutation(description="End (or cancel) a call; it is settled to the second.")
     async def hang_up(self, info: Info[Context, None], call_id: str) -> CallResult:

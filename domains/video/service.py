@@ -70,18 +70,20 @@ class CallTimings:
     media_seconds: float = 20.0
 
 
-IsOnline = Callable[[UUID], Awaitable[bool]]
+# Can a ring reach the user now: a live connection, or a device to push to (an app in the
+# background or killed is woken by the push).
+IsReachable = Callable[[UUID], Awaitable[bool]]
 
 
 class CallService:
     """The call commands; every one is a single unit on the log."""
 
     def __init__(
-        self, store: EventStore, clock: Clock, is_online: IsOnline, timings: CallTimings
+        self, store: EventStore, clock: Clock, is_reachable: IsReachable, timings: CallTimings
     ) -> None:
         self.store = store
         self.clock = clock
-        self.is_online = is_online
+        self.is_reachable = is_reachable
         self.timings = timings
 
     # --- ringing ------------------------------------------------------------------------
@@ -98,7 +100,7 @@ class CallService:
         """Ring a streamer. Raises CalleeUnavailable/CallerBusy/Blocked/InsufficientFunds."""
         if caller_id == callee_id:
             raise SelfCallError("you cannot call yourself")
-        online = await self.is_online(callee_id)
+        reachable = await self.is_reachable(callee_id)
         ring = self.timings.ring_seconds if ring_seconds is None else ring_seconds
 
         async def command(tx: Transaction) -> Call:
@@ -116,7 +118,7 @@ class CallService:
                 wanted = availability.roulette
             else:
                 wanted = availability.calls
-            if not online or not wanted:
+            if not reachable or not wanted:
                 raise CalleeUnavailableError("the streamer is offline for calls")
             found = [await tx.get(line_id_of(u), Line) for u in (caller_id, callee_id)]
             if found[0] is not None and found[0].busy:
@@ -150,8 +152,10 @@ class CallService:
 
         return await self.store.transact(command)
 
-    async def accept_call(self, user_id: UUID, call_id: UUID) -> Call:
-        """The streamer answers: the tariff is fixed and the connect charge taken."""
+    async def accept_call(
+        self, user_id: UUID, call_id: UUID, device_id: UUID | None = None
+    ) -> Call:
+        """The streamer answers (on `device_id`): the tariff is fixed, the connect charge taken."""
 
         async def command(tx: Transaction) -> Call:
             call = await _party_call(tx, call_id, user_id)
@@ -169,6 +173,7 @@ class CallService:
                 tariff.caller,
                 tariff.streamer,
                 now + self.timings.media_seconds,
+                device_id,
             )
             try:
                 await charge(tx, call, Side.CALLER, 0, self.clock.now())
@@ -178,15 +183,17 @@ class CallService:
 
         return await self.store.transact(command)
 
-    async def decline_call(self, user_id: UUID, call_id: UUID) -> Call:
-        """The streamer declines a ringing call."""
+    async def decline_call(
+        self, user_id: UUID, call_id: UUID, device_id: UUID | None = None
+    ) -> Call:
+        """The streamer declines a ringing call (on `device_id`)."""
 
         async def command(tx: Transaction) -> Call:
             call = await _party_call(tx, call_id, user_id)
             if call.side_of(user_id) is not Side.STREAMER:
                 raise CallStateError("only the streamer can decline; hang up instead")
             await release_lines(tx, call)
-            call.decline(self.clock.now())
+            call.decline(self.clock.now(), device_id)
             return call
 
         return await self.store.transact(command)

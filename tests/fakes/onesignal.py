@@ -33,6 +33,7 @@ class FakeOneSignal(LoopbackServer):
         self.unsubscribed: set[str] = set()  # subscription ids OneSignal does not know
         self.delay_seconds = 0.0
         self._failures: list[int] = []
+        self._by_idempotency_key: dict[str, dict[str, Any]] = {}
         self.app = FastAPI()
         self.app.post("/notifications")(self._create)
 
@@ -71,6 +72,10 @@ class FakeOneSignal(LoopbackServer):
                 },
                 400,
             )
+        key = body.get("idempotency_key")
+        if key in self._by_idempotency_key:
+            # OneSignal sends nothing again for a key it has seen and answers as it did then
+            return JSONResponse(self._by_idempotency_key[key])
         return self._answer(body, ids)
 
     def _answer(self, body: dict[str, Any], ids: list[str]) -> JSONResponse:
@@ -82,4 +87,6 @@ class FakeOneSignal(LoopbackServer):
         answer: dict[str, Any] = {"id": str(uuid.uuid4()), "external_id": None}
         if invalid:
             answer["errors"] = {"invalid_player_ids": invalid}
+        if body.get("idempotency_key"):
+            self._by_idempotency_key[body["idempotency_key"]] = answer
         return JSONResponse(answer)

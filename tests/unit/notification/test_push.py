@@ -259,3 +259,20 @@ async def test_a_hanging_provider_costs_at_most_the_deadline(
     assert time.monotonic() - started < 2.0
     assert by_fcm.result().status is PushStatus.RETRYABLE
     assert by_onesignal.result().status is PushStatus.RETRYABLE
+
+
+async def test_a_push_sent_again_after_a_crash_reaches_onesignal_once(
+    onesignal: FakeOneSignal, onesignal_sender: OneSignalSender
+) -> None:
+    from dataclasses import replace
+
+    once = replace(RING, id="6f1f7f2e-6a43-4c0e-9d8e-1d2b3c4d5e6f")
+    send = router(None, onesignal_sender).send
+    first, again = await send(IPHONE, once), await send(IPHONE, once)
+    other_device = await send(device("ios", onesignal="os-ipad", voip="v"), once)
+
+    assert first.ok and again.ok and first.message_id == again.message_id
+    assert onesignal.requests == 3
+    keys = [n["idempotency_key"] for n in onesignal.notifications]
+    assert len(keys) == 2 and len(set(keys)) == 2  # one per device, each sent once
+    assert other_device.message_id != first.message_id
