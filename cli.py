@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per push sent otherwise
     settings = Settings()
     handlers: dict[str, Any] = {
         "serve": lambda: serve(settings, args),

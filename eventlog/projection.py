@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -111,6 +112,33 @@ async def tracked_position(conn: Connection | asyncpg.Pool, name: str) -> int:
         "INSERT INTO olo_tracking (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name
     )
     return int(await conn.fetchval("SELECT position FROM olo_tracking WHERE name = $1", name))
+
+
+class Watermark:
+    """How far a projection has read the log, as last seen: waiting for it to reach a
+    position costs a query only while it is behind."""
+
+    def __init__(self, pool: asyncpg.Pool, name: str) -> None:
+        self._pool = pool
+        self._name = name
+        self.known = 0
+
+    async def reached(self, position: int, *, within: float, poll: float = 0.02) -> bool:
+        """Wait up to `within` seconds until the projection has applied `position`."""
+        deadline = time.monotonic() + within
+        while self.known < position:
+            self.known = int(
+                await self._pool.fetchval(
+                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
+                    self._name,
+                )
+            )
+            if self.known >= position:
+                break
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(poll)
+        return True
 
 
 async def advance_tracking(conn: Connection, name: str, old: int, new: int) -> None:

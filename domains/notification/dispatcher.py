@@ -29,15 +29,18 @@ from domains.notification.projection import NotificationProjection
 from domains.notification.push import Push
 from domains.notification.router import PushRouter
 from domains.notification.service import NotificationService
+from domains.profile.projection import ProfileProjection
 from domains.profile.queries import ProfileQueries
 from domains.profile.service import ProfileService
 from eventlog.alarms import Alarms
 from eventlog.clock import Clock
-from eventlog.projection import read_topics
+from eventlog.projection import Watermark, read_topics
 
 log = logging.getLogger(__name__)
 
 _WATCHED = frozenset({Notification.Requested.TOPIC})
+RETRY = 5.0  # seconds before a push that failed on our side (not the provider's) is retried
+DEVICES_WAIT = 5.0  # seconds a push waits for the devices read model to catch up
 
 
 def push_of(notification: Notification) -> Push:
@@ -47,7 +50,9 @@ def push_of(notification: Notification) -> Push:
     call_id = payload.pop("call_id", "")
     push = _push_of(notification.kind, call_id, payload)
     data = {**push.data, "notification_id": str(notification.id)}
-    return replace(push, data=data, id=str(notification.id))
+    # the collapse key lets a device show a push sent again after a crash once
+    collapse_key = push.collapse_key or str(notification.id)
+    return replace(push, data=data, id=str(notification.id), collapse_key=collapse_key)
 
 
 def _snake(key: str) -> str:
@@ -93,16 +98,22 @@ class Dispatcher:
         self._mapper = mapper
         self._clock = clock
         self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency)
-        self._in_doubt: set[UUID] = set()  # claimed by a worker that died before recording
+        self._in_flight: set[UUID] = set()  # being pushed by this process right now
+        self._positions: dict[UUID, int] = {}  # where each waiting one was asked for
+        self._devices_known = Watermark(pool, ProfileProjection.name)
         self.position = 0
         self.pushed = 0
 
     async def run(self, wakeup: asyncio.Event) -> None:
         """Until cancelled: the waiting notifications, then the log and the clock."""
         await self._load_waiting()
-        await self._alarms.run(
-            lambda nid, _: lambda: self._dispatch(nid), follow=self._follow_log, wakeup=wakeup
-        )
+        await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
+
+    def _due(self, notification_id: UUID, _: float) -> Callable[[], Awaitable[None]] | None:
+        if notification_id in self._in_flight:
+            return None  # a second alarm for a push under way
+        self._in_flight.add(notification_id)
+        return lambda: self._dispatch(notification_id)
 
     async def _load_waiting(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
@@ -117,8 +128,8 @@ class Dispatcher:
                 "FROM notification_items WHERE status IN ('requested', 'delivered', 'pushing')"
             )
         for row in rows:
-            if row["status"] == "pushing":
-                self._in_doubt.add(row["notification_id"])
+            self._positions[row["notification_id"]] = self.position
+            if row["status"] == "pushing":  # claimed by a dispatcher that died: in doubt
                 self._alarms.set(row["notification_id"], self._clock.now())
             else:
                 await self._schedule(
@@ -134,6 +145,7 @@ class Dispatcher:
                 return
             for recorded in events:
                 e = recorded.event
+                self._positions[e.originator_id] = recorded.position
                 await self._schedule(e.originator_id, e.recipient_id, e.ack_deadline)
             self.position = last
 
@@ -145,32 +157,47 @@ class Dispatcher:
             self._alarms.set(notification_id, now)  # nobody to show it in-app: push now
 
     async def _dispatch(self, notification_id: UUID) -> None:
+        retry = False
         try:
-            resume = notification_id in self._in_doubt
-            self._in_doubt.discard(notification_id)
-            notification = await self._service.begin_push(notification_id, resume=resume)
-            if notification is None:
-                return  # acknowledged, withdrawn or already pushed
-            push = push_of(notification)
-            devices = [
-                d
-                for d in await self._devices.devices(notification.recipient_id)
-                if d.device_id != notification.skip_device_id
-            ]
-            results = await asyncio.gather(*(self._router.send(d, push) for d in devices))
-            for device, result in zip(devices, results, strict=True):
-                if result.prune:
-                    await self._profiles.prune_device(device.device_id)
-            await self._service.record_push(
-                notification_id,
-                [
-                    (d.device_id, r.provider, r.status.value, r.response)
-                    for d, r in zip(devices, results, strict=True)
-                ],
-                sent=any(r.ok for r in results),
-            )
-            self.pushed += 1
+            await self._push(notification_id)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("dispatcher: notification %s", notification_id)
+            log.exception("dispatcher: notification %s (again in %s s)", notification_id, RETRY)
+            self._alarms.set(notification_id, self._clock.now() + RETRY)
+            retry = True
+        finally:
+            self._in_flight.discard(notification_id)
+            if not retry:
+                self._positions.pop(notification_id, None)
+
+    async def _push(self, notification_id: UUID) -> None:
+        # One dispatcher leads at a time and this one is not pushing it: a notification
+        # claimed already was claimed by one that died (the read model may not show it yet)
+        notification = await self._service.begin_push(notification_id, resume=True)
+        if notification is None:
+            return  # acknowledged, withdrawn or already pushed
+        # A device registered just before the notification was asked for must be in the
+        # devices read model when it is read.
+        position = self._positions.get(notification_id, 0)
+        if not await self._devices_known.reached(position, within=DEVICES_WAIT):
+            log.warning("dispatcher: devices read model behind position %s", position)
+        push = push_of(notification)
+        devices = [
+            d
+            for d in await self._devices.devices(notification.recipient_id)
+            if d.device_id != notification.skip_device_id
+        ]
+        results = await asyncio.gather(*(self._router.send(d, push) for d in devices))
+        for device, result in zip(devices, results, strict=True):
+            if result.prune:
+                await self._profiles.prune_device(device.device_id)
+        await self._service.record_push(
+            notification_id,
+            [
+                (d.device_id, r.provider, r.status.value, r.response)
+                for d, r in zip(devices, results, strict=True)
+            ],
+            sent=any(r.ok for r in results),
+        )
+        self.pushed += 1

@@ -121,10 +121,14 @@ class FcmSender:
                 notification=notification,
                 apns=self._apns(target, push),
             )
+        # A visible notification with a tag replaces the one shown with the same tag: a push
+        # sent again (after a crash) is shown once.
+        shown = notification is not None and push.collapse_key is not None
         android = messaging.AndroidConfig(
             collapse_key=push.collapse_key,
             priority="high" if push.urgent else "normal",
             ttl=push.ttl_seconds,
+            notification=messaging.AndroidNotification(tag=push.collapse_key) if shown else None,
         )
         webpush = messaging.WebpushConfig(headers=self._webpush_headers(push))
         return messaging.Message(

@@ -96,6 +96,7 @@ class FakeFcm(LoopbackServer):
 
     async def _send(self, project: str, request: Request) -> JSONResponse:
         self.requests += 1
+        body = await request.json()  # received whole before answering, as FCM would
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self._failures:
@@ -106,7 +107,7 @@ class FakeFcm(LoopbackServer):
             return _error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
         if project != self.project_id:
             return _error(403, "PERMISSION_DENIED", f"Permission denied on project {project}.")
-        message = (await request.json()).get("message", {})
+        message = body.get("message", {})
         refusal = self._refusal(message)
         if refusal is not None:
             return refusal

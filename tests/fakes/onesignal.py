@@ -43,6 +43,7 @@ class FakeOneSignal(LoopbackServer):
 
     async def _create(self, request: Request) -> JSONResponse:
         self.requests += 1
+        body = await request.json()  # received whole before answering, as OneSignal would
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self._failures:
@@ -58,7 +59,6 @@ class FakeOneSignal(LoopbackServer):
                 },
                 403,
             )
-        body = await request.json()
         if body.get("app_id") != self.app_id:
             return JSONResponse({"errors": ["app_id not found."]}, 400)
         ids = [i for key in _TARGETS for i in body.get(key, [])]

@@ -56,7 +56,9 @@ class Pair:
 class Worker:
     """One `olo worker` process; its log tells which jobs it took the lead of."""
 
-    def __init__(self, name: str, database_url: str, log_dir: Path) -> None:
+    def __init__(
+        self, name: str, database_url: str, log_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.log = log_dir / f"{name}.log"
         env = {
@@ -68,6 +70,7 @@ class Worker:
             # The test server is shared: a worker needs only a few connections here.
             "OLO_DB_POOL_MIN": "1",
             "OLO_DB_POOL_MAX": str(POOL_MAX),
+            **(env or {}),
         }
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(

@@ -276,3 +276,17 @@ async def test_a_push_sent_again_after_a_crash_reaches_onesignal_once(
     keys = [n["idempotency_key"] for n in onesignal.notifications]
     assert len(keys) == 2 and len(set(keys)) == 2  # one per device, each sent once
     assert other_device.message_id != first.message_id
+
+
+async def test_an_alert_with_a_collapse_key_replaces_the_one_shown(
+    fcm: FakeFcm, fcm_sender: FcmSender
+) -> None:
+    alert = Push.alert("Missed call", "You missed a call", collapse_key="n-1")
+    assert (await router(fcm_sender).send(PIXEL, alert)).ok
+    assert (await router(fcm_sender).send(IPHONE, alert)).ok
+
+    android, ios = fcm.messages
+    assert android["android"] == {
+        "collapse_key": "n-1", "priority": "normal", "notification": {"tag": "n-1"}
+    }
+    assert ios["apns"]["headers"]["apns-collapse-id"] == "n-1"
