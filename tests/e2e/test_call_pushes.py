@@ -269,3 +269,29 @@ async def test_a_ring_shown_in_app_is_pushed_only_when_nobody_acknowledges_it(
             await providers.until(3)
             assert providers.new() == [("fcm-iphone", "call_ended", "declined")]
             await providers.no_more(3)
+
+
+async def test_a_provider_outage_never_holds_up_a_call(
+    settings, database_url, serve, providers: Providers
+) -> None:  # type: ignore[no-untyped-def]
+    from call_support import JOIN
+
+    # Both providers hang for longer than the router waits (5 s) and than the call lasts.
+    providers.fcm.delay_seconds = providers.onesignal.delay_seconds = 6.0
+    async with call_world(settings, database_url, serve) as world:
+        await register(world, world.streamer, IPHONE)
+        await register(world, world.streamer, PIXEL)
+
+        call_id = await ring(world)
+        for _ in range(250):  # both pushes are stuck at the providers
+            if providers.fcm.requests and providers.onesignal.requests:
+                break
+            await asyncio.sleep(0.02)
+        assert (await world.mutate(world.streamer, ACCEPT, call_id))["status"] == "accepted"
+        for who in (world.caller, world.streamer):
+            await world.mutate(who, JOIN, call_id)
+        await world.advance(81, call_id)
+        ended = await world.mutate(world.caller, HANG_UP, call_id)
+
+        assert (ended["status"], ended["coinsCharged"]) == ("ended", 129)  # 9 + 60 + 60 (80 s)
+        assert providers.count() == 0  # not one push got through while the call ran
