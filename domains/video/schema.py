@@ -167,11 +167,18 @@ def _call_id(value: str) -> UUID | InvalidInput:
         return InvalidInput(message=f"{value!r} is not a call id", field="callId")
 
 
-def _device_id(value: str | None) -> UUID | InvalidInput | None:
+async def _on_device(
+    info: Info[Context, None],
+    call_id: str,
+    device_id: str | None,
+    run: Callable[[CallService, UUID, UUID, UUID | None], Awaitable[Call]],
+) -> CallView | CallNotPossible | InvalidInput | NotFound:
+    """A call command the app sends from one of the user's devices (`deviceId`, optional)."""
     try:
-        return None if value is None else UUID(value)
+        device = None if device_id is None else UUID(device_id)
     except ValueError:
-        return InvalidInput(message=f"{value!r} is not a device id", field="deviceId")
+        return InvalidInput(message=f"{device_id!r} is not a device id", field="deviceId")
+    return await _call_command(info, call_id, lambda s, u, c: run(s, u, c, device))
 
 
 def _media(p: MediaPass) -> MediaJoin:
@@ -259,19 +266,13 @@ class VideoMutation:
     async def accept_call(
         self, info: Info[Context, None], call_id: str, device_id: str | None = None
     ) -> CallResult:
-        device = _device_id(device_id)
-        if isinstance(device, InvalidInput):
-            return device
-        return await _call_command(info, call_id, lambda s, u, c: s.accept_call(u, c, device))
+        return await _on_device(info, call_id, device_id, CallService.accept_call)
 
     @strawberry.mutation(description="Decline a call ringing for you (on device `deviceId`).")
     async def decline_call(
         self, info: Info[Context, None], call_id: str, device_id: str | None = None
     ) -> CallResult:
-        device = _device_id(device_id)
-        if isinstance(device, InvalidInput):
-            return device
-        return await _call_command(info, call_id, lambda s, u, c: s.decline_call(u, c, device))
+        return await _on_device(info, call_id, device_id, CallService.decline_call)
 
     @strawberry.mutation(description="End (or cancel) a call; it is settled to the second.")
     async def hang_up(self, info: Info[Context, None], call_id: str) -> CallResult:
