@@ -64,38 +64,43 @@ class NotificationProjection:
     async def apply(
         self, conn: Connection, events: Sequence[Recorded]
     ) -> dict[str, list[tuple[str, Any]]]:
+        """A page at a time: its new notifications in one insert, then each notification's
+        last status, added attempts and position in one update."""
+        created: list[tuple[Any, ...]] = []
+        changed: dict[Any, list[Any]] = {}  # id -> [status or None, attempts added, position]
         announced: list[tuple[str, Any]] = []
         for recorded in events:
             e, position = recorded.event, recorded.position
             if isinstance(e, Notification.Requested):
-                await conn.execute(
-                    "INSERT INTO notification_items (notification_id, recipient_id, kind, "
-                    "payload, status, requested_at, ack_deadline, position) "
-                    "VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7) ON CONFLICT DO NOTHING",
-                    e.originator_id,
-                    e.recipient_id,
-                    str(e.kind),
-                    e.payload,
-                    e.at,
-                    e.ack_deadline,
-                    position,
-                )
+                row = (e.originator_id, e.recipient_id, str(e.kind), e.payload, e.at)
+                created.append((*row, e.ack_deadline, position))
                 if NotificationKind(e.kind) not in PUSH_ONLY:
                     item = {"id": str(e.originator_id), "kind": str(e.kind), "payload": e.payload}
                     announced.append((str(e.recipient_id), item | {"at": e.at}))
-            elif isinstance(e, Notification.PushAttempted):
-                await conn.execute(
-                    "UPDATE notification_items SET attempts = attempts + 1, position = $2 "
-                    "WHERE notification_id = $1",
-                    e.originator_id,
-                    position,
-                )
+                continue
+            change = changed.setdefault(e.originator_id, [None, 0, position])
+            change[2] = position
+            if isinstance(e, Notification.PushAttempted):
+                change[1] += 1
             else:
-                await conn.execute(
-                    "UPDATE notification_items SET status = $2, position = $3 "
-                    "WHERE notification_id = $1",
-                    e.originator_id,
-                    _STATUS[type(e).__name__],
-                    position,
-                )
+                change[0] = _STATUS[type(e).__name__]
+        if created:
+            await conn.executemany(
+                "INSERT INTO notification_items (notification_id, recipient_id, kind, "
+                "payload, status, requested_at, ack_deadline, position) "
+                "VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7) ON CONFLICT DO NOTHING",
+                created,
+            )
+        if changed:
+            ids = list(changed)
+            await conn.execute(
+                "UPDATE notification_items n SET status = coalesce(u.status, n.status), "
+                "attempts = n.attempts + u.added, position = u.position "
+                "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[]) "
+                "AS u(id, status, added, position) WHERE n.notification_id = u.id",
+                ids,
+                [changed[i][0] for i in ids],
+                [changed[i][1] for i in ids],
+                [changed[i][2] for i in ids],
+            )
         return {NOTIFICATIONS_CHANNEL: announced}

@@ -113,8 +113,10 @@ class NotificationService:
         """Claim a notification for pushing, or `resume` a push a crash cut short (None:
         nothing to push any more)."""
 
+        # As this process last saw it (the dispatcher's process created or claimed most of
+        # them): an ACK or a withdrawal since makes the claim conflict and retry fresh.
         async def command(tx: Transaction) -> Notification | None:
-            notification = await tx.get(notification_id, Notification, fresh=True)
+            notification = await tx.get(notification_id, Notification)
             now = self.clock.now()
             if notification is None or not notification.begin_push(now, resume=resume):
                 return None
@@ -128,7 +130,7 @@ class NotificationService:
         """What pushing it did, device by device, and whether any device got it."""
 
         async def command(tx: Transaction) -> None:
-            notification = await tx.get(notification_id, Notification, fresh=True)
+            notification = await tx.get(notification_id, Notification)
             if notification is None:
                 raise UnknownNotificationError(f"no notification {notification_id}")
             now = self.clock.now()
