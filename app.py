@@ -341,18 +341,8 @@ async def start(
         runners,
         meters,
         dispatcher,
-        [presence.stop, agora.aclose, _closer(router)],
+        [presence.stop, agora.aclose, router.aclose],
     )
-
-
-def _closer(router: PushRouter) -> Any:
-    async def close() -> None:
-        close_fcm = getattr(router.fcm, "close", None)
-        if close_fcm is not None:
-            # firebase-admin closes its async client with asyncio.run(): not on this loop.
-            await asyncio.to_thread(close_fcm)
-
-    return close
 
 
 def create_app(

@@ -88,6 +88,10 @@ class FcmSender:
         self._executor.shutdown(wait=False, cancel_futures=True)
         firebase_admin.delete_app(self._app)
 
+    async def aclose(self) -> None:
+        # firebase-admin closes its async client with asyncio.run(): not on this loop.
+        await asyncio.to_thread(self.close)
+
     async def deliver(self, target: Target, push: Push) -> PushResult:
         """One attempt at sending `push` to an FCM registration token."""
         message = self.message(target, push)

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 import httpx
 from onesignal_sdk.client import AsyncClient
 from onesignal_sdk.error import OneSignalHTTPError
+from onesignal_sdk.response import OneSignalResponse
 
 from domains.notification.push import Push, PushResult, PushStatus, Target, short_text
 from eventlog.settings import Settings
@@ -21,16 +22,54 @@ INVALID_ID_KEYS = (
 )
 
 
+class PooledAsyncClient(AsyncClient):
+    """onesignal-sdk's AsyncClient, sending on one pooled httpx client. The SDK's own
+    `send_notification` opens a new httpx client for every request (a TLS context and a
+    connection each): 47 pushes/s at 95% of a core, measured with bench/notifications.py."""
+
+    def __init__(
+        self, app_id: str, api_key: str, options: dict[str, str], http: httpx.AsyncClient
+    ) -> None:
+        super().__init__(app_id, api_key, options=options)
+        self.http = http
+
+    async def send_notification(self, notification_body: dict[str, Any]) -> OneSignalResponse:
+        request = self._kwargs_send_notification(notification_body)
+        response = await self.http.request(
+            request["method"],
+            request["url"],
+            headers={"Authorization": f"Basic {request['token']}"},
+            json=request["payload"],
+        )
+        if response.status_code >= 300:
+            raise OneSignalHTTPError(response)
+        return OneSignalResponse(response)
+
+
 class OneSignalSender:
     """OneSignal's create-notification API through onesignal-sdk's AsyncClient."""
 
     name = "onesignal"
 
     def __init__(
-        self, app_id: str, api_key: str, api_root: str, *, timeout_seconds: float = 3.0
+        self,
+        app_id: str,
+        api_key: str,
+        api_root: str,
+        *,
+        timeout_seconds: float = 3.0,
+        connections: int = 100,
     ) -> None:
-        self.client = AsyncClient(app_id, api_key, options={"API_ROOT": api_root.rstrip("/")})
+        http = httpx.AsyncClient(
+            timeout=timeout_seconds,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+        options = {"API_ROOT": api_root.rstrip("/")}
+        self.client = PooledAsyncClient(app_id, api_key, options, http)
         self.timeout_seconds = timeout_seconds
+
+    async def aclose(self) -> None:
+        await self.client.http.aclose()
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> OneSignalSender | None:

@@ -89,6 +89,8 @@ class PushSender(Protocol):
 
     async def deliver(self, target: Target, push: Push) -> PushResult: ...
 
+    async def aclose(self) -> None: ...
+
 
 def short_text(text: object, limit: int = 300) -> str:
     return str(text)[:limit]

@@ -45,6 +45,12 @@ class PushRouter:
             attempts=settings.push_attempts,
         )
 
+    async def aclose(self) -> None:
+        """Release the providers' connections and threads."""
+        for sender in (self.fcm, self.onesignal):
+            if sender is not None:
+                await sender.aclose()
+
     def route(self, device: DeviceRecord, push: Push) -> tuple[PushSender, Target] | None:
         """Which provider and address carry `push` to `device` (None: no way to reach it)."""
         if device.platform == "ios" and push.kind == "incoming_call" and device.voip_token:
