@@ -321,7 +321,7 @@ async def start(
         router,
         services[ProfileService],
         services[ProfileQueries],
-        presence.is_online,
+        presence.online,
         pool,
         event_log.mapper,
         clock,

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, Protocol
+from uuid import UUID
 
 import asyncpg
 from eventsourcing.persistence import Mapper
 
-from eventlog.projection import advance_tracking, read_page, tracked_position
+from eventlog.projection import Recorded, advance_tracking, read_page, tracked_position
 
 
 class Policy(Protocol):
+    """`concurrency` (optional, default 1): how many aggregates' events of a page may be
+    handled at once, for a policy whose reactions to different aggregates are independent;
+    one aggregate's events are always handled in log order."""
+
     name: str
     topics: frozenset[str]
 
@@ -47,12 +52,32 @@ class PolicyRunner:
         )
         if last == start:
             return 0
-        for recorded in events:
-            await self.policy.handle(recorded.event, recorded.position)
+        await self._handle(events)
         async with self._pool.acquire() as conn:
             await advance_tracking(conn, self.policy.name, start, last)
         self.position = last
         return last - start
+
+    async def _handle(self, events: list[Recorded]) -> None:
+        width = getattr(self.policy, "concurrency", 1)
+        if width <= 1:
+            for recorded in events:
+                await self.policy.handle(recorded.event, recorded.position)
+            return
+        chains: dict[UUID, list[Recorded]] = {}
+        for recorded in events:
+            chains.setdefault(recorded.event.originator_id, []).append(recorded)
+        slots = asyncio.Semaphore(width)
+
+        async def handle(chain: list[Recorded]) -> None:
+            async with slots:
+                for recorded in chain:
+                    await self.policy.handle(recorded.event, recorded.position)
+
+        # A failure cancels the rest; the page is not tracked and runs again, idempotently.
+        async with asyncio.TaskGroup() as group:
+            for chain in chains.values():
+                group.create_task(handle(chain))
 
     async def follow(
         self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01

@@ -165,6 +165,14 @@ class EventStore:
         self._cache.put(entry)
         return entry
 
+    def remember(self, aggregate: Aggregate) -> None:
+        """An aggregate this process just projected from events read from the log, for the
+        commands that act on it next (a copy known here already is kept). If the log holds
+        more of it, those commands conflict and run again on fresh state."""
+        epoch = self.writer.epoch(aggregate.id)
+        if self._cache.get(aggregate.id, epoch) is None:
+            self._cache.put(_Entry(aggregate, epoch))
+
     async def transact(self, command: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run a command, commit its events in a group commit, retry it on a conflict.
 

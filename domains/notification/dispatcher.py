@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import Mapper
 
 from domains.notification.aggregate import Notification, NotificationKind
@@ -82,7 +83,7 @@ class Dispatcher:
         router: PushRouter,
         profiles: ProfileService,
         devices: ProfileQueries,
-        is_online: Callable[[UUID], Awaitable[bool]],
+        online: Callable[[list[UUID]], Awaitable[set[UUID]]],
         pool: asyncpg.Pool,
         mapper: Mapper[Any],
         clock: Clock,
@@ -93,7 +94,7 @@ class Dispatcher:
         self._router = router
         self._profiles = profiles
         self._devices = devices
-        self._is_online = is_online
+        self._online = online
         self._pool = pool
         self._mapper = mapper
         self._clock = clock
@@ -127,14 +128,14 @@ class Dispatcher:
                 "SELECT notification_id, recipient_id, ack_deadline, status "
                 "FROM notification_items WHERE status IN ('requested', 'delivered', 'pushing')"
             )
+        waiting = []
         for row in rows:
             self._positions[row["notification_id"]] = self.position
             if row["status"] == "pushing":  # claimed by a dispatcher that died: in doubt
                 self._alarms.set(row["notification_id"], self._clock.now())
             else:
-                await self._schedule(
-                    row["notification_id"], row["recipient_id"], row["ack_deadline"]
-                )
+                waiting.append((row["notification_id"], row["recipient_id"], row["ack_deadline"]))
+        await self._schedule(waiting)
 
     async def _follow_log(self) -> None:
         while True:
@@ -143,18 +144,27 @@ class Dispatcher:
             )
             if last == self.position:
                 return
+            waiting = []
             for recorded in events:
                 e = recorded.event
                 self._positions[e.originator_id] = recorded.position
-                await self._schedule(e.originator_id, e.recipient_id, e.ack_deadline)
+                waiting.append((e.originator_id, e.recipient_id, e.ack_deadline))
+                # the claim starts from this copy instead of reading the log again
+                notification = project_aggregate(None, [e])
+                assert notification is not None
+                self._service.store.remember(notification)
+            await self._schedule(waiting)
             self.position = last
 
-    async def _schedule(self, notification_id: UUID, recipient_id: UUID, deadline: float) -> None:
+    async def _schedule(self, waiting: list[tuple[UUID, UUID, float]]) -> None:
+        """Set each notification's alarm: at its ACK deadline if its recipient is online
+        (in-app first), else now (nobody to show it in-app). One presence query a page."""
         now = self._clock.now()
-        if deadline > now and await self._is_online(recipient_id):
-            self._alarms.set(notification_id, deadline)  # in-app first: push if no ACK by then
-        else:
-            self._alarms.set(notification_id, now)  # nobody to show it in-app: push now
+        later = [recipient for _, recipient, deadline in waiting if deadline > now]
+        online = await self._online(later) if later else set()
+        for notification_id, recipient, deadline in waiting:
+            in_app = deadline > now and recipient in online
+            self._alarms.set(notification_id, deadline if in_app else now)
 
     async def _dispatch(self, notification_id: UUID) -> None:
         retry = False

@@ -27,6 +27,7 @@ class CallNotificationPolicy:
     after a call."""
 
     name = "notification.calls"
+    concurrency = 64  # one call's events in order; different calls notify independently
     topics = frozenset(
         {
             Call.Requested.TOPIC,

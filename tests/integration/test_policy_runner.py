@@ -219,3 +219,40 @@ async def test_no_bonus_configured_moves_no_coins(olo: Olo, pg: asyncpg.Connecti
 
     assert await tracked(pg) == await head(pg)
     assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == 2
+
+
+class _Recording:
+    """A policy that takes its time over each event and notes what overlapped."""
+
+    name = "test.recording"
+    topics = frozenset({"olo.profile:User.Registered", "olo.profile:User.RoleChanged"})
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.seen: dict[UUID, list[str]] = {}
+        self.busy = 0
+        self.most_at_once = 0
+
+    async def handle(self, event: object, position: int) -> None:
+        self.busy += 1
+        self.most_at_once = max(self.most_at_once, self.busy)
+        await asyncio.sleep(0.01)
+        user = event.originator_id  # type: ignore[attr-defined]
+        self.seen.setdefault(user, []).append(type(event).__name__)
+        self.busy -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+async def test_a_concurrent_policy_keeps_each_aggregates_events_in_order(
+    olo: Olo, concurrency: int
+) -> None:
+    from domains.profile.aggregate import Role
+
+    users = await register(olo, *(f"c{i}" for i in range(20)))
+    for user in users:
+        await olo.services[ProfileService].set_role(user, Role.STREAMER)
+    policy = _Recording(concurrency)
+    await run_to_head(PolicyRunner(policy, olo.pool, olo.event_log.mapper))
+
+    assert policy.seen == {user: ["Registered", "RoleChanged"] for user in users}
+    assert policy.most_at_once == concurrency  # 1: one at a time; 8: as many as allowed
