@@ -135,7 +135,7 @@ class Olo:
     services: dict[type, Any]
     runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
     meters: list[CallMeter] = field(default_factory=list)
-    dispatcher: Dispatcher | None = None
+    dispatchers: list[Dispatcher] = field(default_factory=list)
     closers: list[Any] = field(default_factory=list)
     leadership: Leadership | None = None
     _worker_task: asyncio.Task[None] | None = None
@@ -167,8 +167,9 @@ class Olo:
             leadership.add(name, _on_log(runner.follow, self.hub))
         for meter in self.meters:
             leadership.add(meter.name, _on_log(meter.run, self.hub), group="video.meter")
-        if self.dispatcher is not None:
-            leadership.add(self.dispatcher.name, _on_log(self.dispatcher.run, self.hub))
+        for dispatcher in self.dispatchers:
+            push = _on_log(dispatcher.run, self.hub)
+            leadership.add(dispatcher.name, push, group="notification.dispatcher")
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
@@ -316,17 +317,22 @@ async def start(
         for shard in range(settings.meter_shards)
     ]
     router = PushRouter.from_settings(settings)
-    dispatcher = Dispatcher(
-        notifications,
-        router,
-        services[ProfileService],
-        services[ProfileQueries],
-        presence.online,
-        pool,
-        event_log.mapper,
-        clock,
-        concurrency=settings.push_concurrency,
-    )
+    dispatchers = [
+        Dispatcher(
+            notifications,
+            router,
+            services[ProfileService],
+            services[ProfileQueries],
+            presence.online,
+            pool,
+            event_log.mapper,
+            clock,
+            shard=shard,
+            shards=settings.push_shards,
+            concurrency=settings.push_concurrency,
+        )
+        for shard in range(settings.push_shards)
+    ]
     tune_garbage_collector(settings)
     return Olo(
         settings,
@@ -340,7 +346,7 @@ async def start(
         services,
         runners,
         meters,
-        dispatcher,
+        dispatchers,
         [presence.stop, agora.aclose, router.aclose],
     )
 

@@ -1,8 +1,9 @@
-"""The dispatcher: pushes what the in-app path did not deliver. Runs in one worker at a time
-(leadership), follows the log for new notifications, and at each one's moment (at once if the
-recipient has no live connection or the kind is push-only, else at its ACK deadline) claims it
-(`PushStarted`) and pushes it to every device of the recipient, unless it was acknowledged or
-withdrawn by then.
+"""The dispatcher: pushes what the in-app path did not deliver. Each shard of notifications
+runs in one worker at a time (leadership; the shards are shared out among the workers),
+follows the log for new notifications, and at each one's moment (at once if the recipient
+has no live connection or the kind is push-only, else at its ACK deadline) claims it
+(`PushStarted`) and pushes it to every device of the recipient, unless it was acknowledged
+or withdrawn by then.
 
 After a restart it takes the waiting notifications from the read model, at a log position
 read in the same snapshot, and follows the log from there: nothing is lost. A push claimed but
@@ -75,7 +76,8 @@ def _push_of(kind: NotificationKind, call_id: str, payload: dict[str, str]) -> P
 
 
 class Dispatcher:
-    name = "notification.dispatcher"
+    """The pushes of one shard of notifications (a notification's shard is its id modulo
+    the shard count), so several workers can share the pushing."""
 
     def __init__(
         self,
@@ -88,8 +90,12 @@ class Dispatcher:
         mapper: Mapper[Any],
         clock: Clock,
         *,
+        shard: int = 0,
+        shards: int = 1,
         concurrency: int = 200,
     ) -> None:
+        self.shard, self.shards = shard, shards
+        self.name = f"notification.dispatcher.{shard}"
         self._service = service
         self._router = router
         self._profiles = profiles
@@ -130,6 +136,8 @@ class Dispatcher:
             )
         waiting = []
         for row in rows:
+            if not self._mine(row["notification_id"]):
+                continue
             self._positions[row["notification_id"]] = self.position
             if row["status"] == "pushing":  # claimed by a dispatcher that died: in doubt
                 self._alarms.set(row["notification_id"], self._clock.now())
@@ -147,6 +155,8 @@ class Dispatcher:
             waiting = []
             for recorded in events:
                 e = recorded.event
+                if not self._mine(e.originator_id):
+                    continue
                 self._positions[e.originator_id] = recorded.position
                 waiting.append((e.originator_id, e.recipient_id, e.ack_deadline))
                 # the claim starts from this copy instead of reading the log again
@@ -155,6 +165,9 @@ class Dispatcher:
                 self._service.store.remember(notification)
             await self._schedule(waiting)
             self.position = last
+
+    def _mine(self, notification_id: UUID) -> bool:
+        return notification_id.int % self.shards == self.shard
 
     async def _schedule(self, waiting: list[tuple[UUID, UUID, float]]) -> None:
         """Set each notification's alarm: at its ACK deadline if its recipient is online

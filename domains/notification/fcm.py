@@ -80,6 +80,8 @@ class FcmSender:
         service._fcm_url = f"{api_url}/v1/projects/{project_id}/messages:send"
         adapter = HTTPAdapter(pool_connections=threads, pool_maxsize=threads, max_retries=0)
         service._client.session.mount(api_url, adapter)
+        # requests looks proxies up in the environment on every request; pushes use none
+        service._client.session.trust_env = False
         if api_url != GOOGLE_FCM_URL:
             _skip_access_boundary_lookup(self._app.credential.get_credential())
 
