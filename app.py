@@ -65,7 +65,7 @@ from domains.video.webhooks import agora_webhooks
 from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
-from eventlog.database import create_log_schema, create_pool
+from eventlog.database import create_log_schema, create_pool, schema_lock
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
@@ -211,14 +211,15 @@ async def start(
 ) -> Olo:
     """Open the log, create what is missing, start the writer and the listener."""
     settings.export_environment()
-    event_log = await asyncio.to_thread(open_event_log, database_url)
-    pool = await create_pool(
-        database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-    )
-    async with pool.acquire() as conn:
-        await create_log_schema(conn)
-        for projection in projections():
-            await projection.create_tables(conn)
+    async with schema_lock(database_url):
+        event_log = await asyncio.to_thread(open_event_log, database_url)
+        pool = await create_pool(
+            database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        async with pool.acquire() as conn:
+            await create_log_schema(conn)
+            for projection in projections():
+                await projection.create_tables(conn)
     writer = GroupCommitWriter(
         pool, batch_max=settings.writer_batch_max, retries=settings.writer_retries
     )

@@ -275,7 +275,7 @@ async def ring_latency(fake: Fake, account: Path, n: int) -> list[dict[str, Any]
 
 
 async def throughput(
-    fake: Fake, account: Path, n: int, provider: str, profile: Path | None
+    fake: Fake, account: Path, n: int, provider: str, profile: Path | None, workers: int
 ) -> dict[str, Any]:
     olo, env = await begin(fake, account, provider)
     profiles, notifications = olo.services[ProfileService], olo.services[NotificationService]
@@ -300,23 +300,28 @@ async def throughput(
     t = time.monotonic()
     await bounded(list(enumerate(users)), notify, SETUP)  # with no worker running
     written, spawned = time.monotonic() - t, time.time()
-    worker = spawn_worker(env)
+    # the dispatcher's shards are shared out among the workers (each leads its share)
+    pushers = [spawn_worker(env) for _ in range(workers)]
+    worker = pushers[0]
     spy = spy_on(worker.pid, profile / f"worker-{provider}.speedscope.json") if profile else None
     try:
-        processes = {"worker": psutil.Process(worker.pid), "fake": psutil.Process(fake.process.pid)}
+        processes = {f"worker{k}": psutil.Process(w.pid) for k, w in enumerate(pushers)}
+        processes["fake"] = psutil.Process(fake.process.pid)
         arrivals, usage = await drain(fake, n, processes)
         if spy is not None:
             stop(spy, signal.SIGINT)
         checks = await pushed_once(olo)
     finally:
-        stop(worker)
+        for w in pushers:
+            stop(w)
         await olo.close()
     times = sorted(a[0] for a in arrivals)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     return {
         "provider": provider,
         "notifications": n,
-        "concurrency": int(env.get("OLO_PUSH_CONCURRENCY", "200")),
+        "workers": workers,
+        "concurrency": int(env.get("OLO_PUSH_CONCURRENCY", "100")),
         "write_s": round(written, 1),
         "first_push_s": round(times[0] - spawned, 1) if times else None,
         "drain_s": round(span, 1),
@@ -341,7 +346,9 @@ async def run(args: argparse.Namespace) -> None:
             providers = ["fcm", "onesignal"] if args.provider == "both" else [args.provider]
             if args.notifications:
                 rows = [
-                    await throughput(fake, account, args.notifications, p, args.profile)
+                    await throughput(
+                        fake, account, args.notifications, p, args.profile, args.workers
+                    )
                     for p in providers
                 ]
                 target = ">= 1,000 pushes/s, every notification pushed once"
@@ -356,6 +363,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="concurrent rings (0: skip)")
     parser.add_argument("--notifications", type=int, default=20000, help="backlog (0: skip)")
     parser.add_argument("--provider", choices=("fcm", "onesignal", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=1, help="olo workers pushing the backlog")
     parser.add_argument("--profile", type=Path, help="py-spy the worker's drain into this dir")
     parser.add_argument("--fake", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -105,6 +107,21 @@ async def connect(database_url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(**connect_kwargs(database_url))
     await _init_connection(conn)
     return conn
+
+
+SCHEMA_LOCK = 0x6F6C6F5F73636800  # "olo_sch": one process at a time creates tables
+
+
+@contextlib.asynccontextmanager
+async def schema_lock(database_url: str) -> AsyncIterator[None]:
+    """Hold the schema lock: workers started together would otherwise race their
+    `CREATE ... IF NOT EXISTS` ("tuple concurrently updated"), and one would die."""
+    conn = await asyncpg.connect(**connect_kwargs(database_url))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", SCHEMA_LOCK)
+        yield
+    finally:
+        await conn.close()  # the session's lock goes with it
 
 
 async def create_log_schema(conn: Connection) -> None:

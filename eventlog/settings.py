@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     ack_seconds_calls: float = 2.0  # no in-app ACK within this: push
     ack_seconds_default: float = 30.0
     push_attempts: int = 4  # tries per push on 5xx / timeouts, with backoff
-    push_concurrency: int = 100  # pushes in flight per dispatcher shard
+    push_concurrency: int = 100  # notifications being pushed per dispatcher shard
+    push_connections: int = 64  # requests a worker has at the providers at once (per provider)
     push_shards: int = 4  # notifications are pushed in this many shards, each led by one worker
 
     def export_environment(self) -> None:

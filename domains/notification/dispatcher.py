@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _WATCHED = frozenset({Notification.Requested.TOPIC})
 RETRY = 5.0  # seconds before a push that failed on our side (not the provider's) is retried
+PAGE = 1000  # Requested events read from the log at a time
+YIELD_EVERY = 200  # rows handled between two chances for other tasks to run
 DEVICES_WAIT = 5.0  # seconds a push waits for the devices read model to catch up
 
 
@@ -135,7 +137,9 @@ class Dispatcher:
                 "FROM notification_items WHERE status IN ('requested', 'delivered', 'pushing')"
             )
         waiting = []
-        for row in rows:
+        for i, row in enumerate(rows):
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             if not self._mine(row["notification_id"]):
                 continue
             self._positions[row["notification_id"]] = self.position
@@ -148,12 +152,14 @@ class Dispatcher:
     async def _follow_log(self) -> None:
         while True:
             last, events = await read_topics(
-                self._pool, self._mapper, self.position, 5000, _WATCHED
+                self._pool, self._mapper, self.position, PAGE, _WATCHED
             )
             if last == self.position:
                 return
             waiting = []
-            for recorded in events:
+            for i, recorded in enumerate(events):
+                if i % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # pushes in flight keep being answered meanwhile
                 e = recorded.event
                 if not self._mine(e.originator_id):
                     continue

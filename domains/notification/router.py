@@ -27,9 +27,13 @@ class PushRouter:
         attempts: int = 4,
         deadline_seconds: float = 5.0,
         backoff_seconds: float = 0.2,
+        in_flight: int = 64,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.fcm, self.onesignal, self.preferred = fcm, onesignal, preferred
+        # As many pushes at the providers at once as they have threads / connections: time
+        # spent queueing inside this process never counts against a push's deadline.
+        self._slots = asyncio.Semaphore(in_flight)
         self.attempts = max(1, attempts)
         self.deadline_seconds = deadline_seconds
         self.backoff_seconds = backoff_seconds
@@ -38,11 +42,13 @@ class PushRouter:
     @classmethod
     def from_settings(cls, settings: Settings) -> PushRouter:
         """The router over the providers `settings` configure."""
+        width = settings.push_connections
         return cls(
-            FcmSender.from_settings(settings),
-            OneSignalSender.from_settings(settings),
+            FcmSender.from_settings(settings, threads=width),
+            OneSignalSender.from_settings(settings, connections=width),
             settings.push_provider,
             attempts=settings.push_attempts,
+            in_flight=width,
         )
 
     async def aclose(self) -> None:
@@ -80,7 +86,10 @@ class PushRouter:
         chosen = self.route(device, push)
         if chosen is None:
             return PushResult(PushStatus.UNREACHABLE, "none", None, "no provider for this device")
-        sender, target = chosen
+        async with self._slots:
+            return await self._send(*chosen, push)
+
+    async def _send(self, sender: PushSender, target: Target, push: Push) -> PushResult:
         deadline = time.monotonic() + self.deadline_seconds
         result = PushResult(PushStatus.RETRYABLE, sender.name, None, "not attempted", 0)
         for attempt in range(1, self.attempts + 1):
