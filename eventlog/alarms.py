@@ -17,8 +17,11 @@ Job = Callable[[], Awaitable[None]]
 
 
 class Alarms(Generic[K]):
-    def __init__(self, clock: Clock, *, concurrency: int) -> None:
+    def __init__(self, clock: Clock, *, concurrency: int, drain_seconds: float = 0.0) -> None:
+        """`drain_seconds`: when stopped, how long work under way may take to finish before
+        it is cancelled (a push at a provider is better finished than left in doubt)."""
         self._clock = clock
+        self._drain_seconds = drain_seconds
         self._heap: list[tuple[float, int, K]] = []
         self._order = itertools.count()
         self._changed = asyncio.Event()
@@ -51,6 +54,8 @@ class Alarms(Generic[K]):
                     pass
         finally:
             timers.cancel()
+            if self._tasks and self._drain_seconds > 0:
+                await asyncio.wait(set(self._tasks), timeout=self._drain_seconds)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(timers, *self._tasks, return_exceptions=True)

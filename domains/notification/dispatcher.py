@@ -106,7 +106,9 @@ class Dispatcher:
         self._pool = pool
         self._mapper = mapper
         self._clock = clock
-        self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency)
+        # Handing a shard to another worker waits for its pushes under way: none in doubt.
+        drain = router.deadline_seconds + 1.0
+        self._alarms: Alarms[UUID] = Alarms(clock, concurrency=concurrency, drain_seconds=drain)
         self._in_flight: set[UUID] = set()  # being pushed by this process right now
         self._positions: dict[UUID, int] = {}  # where each waiting one was asked for
         self._devices_known = Watermark(pool, ProfileProjection.name)
