@@ -114,6 +114,15 @@ async def tracked_position(conn: Connection | asyncpg.Pool, name: str) -> int:
     return int(await conn.fetchval("SELECT position FROM olo_tracking WHERE name = $1", name))
 
 
+async def applied_position(conn: Connection | asyncpg.Pool, name: str) -> int:
+    """How far projection `name` has applied the log (0 before it first ran)."""
+    return int(
+        await conn.fetchval(
+            "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1", name
+        )
+    )
+
+
 class Watermark:
     """How far a projection has read the log, as last seen: waiting for it to reach a
     position costs a query only while it is behind."""
@@ -127,17 +136,11 @@ class Watermark:
         """Wait up to `within` seconds until the projection has applied `position`."""
         deadline = time.monotonic() + within
         while self.known < position:
-            self.known = int(
-                await self._pool.fetchval(
-                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
-                    self._name,
-                )
-            )
-            if self.known >= position:
-                break
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(poll)
+            self.known = await applied_position(self._pool, self._name)
+            if self.known < position:
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(poll)
         return True
 
 

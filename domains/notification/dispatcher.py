@@ -36,7 +36,7 @@ from domains.profile.queries import ProfileQueries
 from domains.profile.service import ProfileService
 from eventlog.alarms import Alarms
 from eventlog.clock import Clock
-from eventlog.projection import Watermark, read_topics
+from eventlog.projection import Watermark, applied_position, read_topics
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,7 @@ class Dispatcher:
 
     async def _load_waiting(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            self.position = int(
-                await conn.fetchval(
-                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
-                    NotificationProjection.name,
-                )
-            )
+            self.position = await applied_position(conn, NotificationProjection.name)
             rows = await conn.fetch(
                 "SELECT notification_id, recipient_id, ack_deadline, status "
                 "FROM notification_items WHERE status IN ('requested', 'delivered', 'pushing')"
@@ -203,9 +198,9 @@ class Dispatcher:
                 self._positions.pop(notification_id, None)
 
     async def _push(self, notification_id: UUID) -> None:
-        # One dispatcher leads at a time and this one is not pushing it: a notification
-        # claimed already was claimed by one that died (the read model may not show it yet)
-        notification = await self._service.begin_push(notification_id, resume=True)
+        # This process is not pushing it (`_in_flight`): a claim already made is a dead
+        # dispatcher's, whatever the read model shows yet
+        notification = await self._service.begin_push(notification_id)
         if notification is None:
             return  # acknowledged, withdrawn or already pushed
         # A device registered just before the notification was asked for must be in the

@@ -107,18 +107,17 @@ class NotificationService:
 
         return await self.store.transact(command)
 
-    async def begin_push(
-        self, notification_id: UUID, *, resume: bool = False
-    ) -> Notification | None:
-        """Claim a notification for pushing, or `resume` a push a crash cut short (None:
-        nothing to push any more)."""
+    async def begin_push(self, notification_id: UUID) -> Notification | None:
+        """Claim a notification for pushing (None: nothing to push any more). Only one
+        dispatcher pushes a notification at a time, so one already claimed was claimed by a
+        dispatcher that died before recording the result: its push is resumed."""
 
         # As this process last saw it (the dispatcher's process created or claimed most of
         # them): an ACK or a withdrawal since makes the claim conflict and retry fresh.
         async def command(tx: Transaction) -> Notification | None:
             notification = await tx.get(notification_id, Notification)
             now = self.clock.now()
-            if notification is None or not notification.begin_push(now, resume=resume):
+            if notification is None or not notification.begin_push(now, resume=True):
                 return None
             return notification
 

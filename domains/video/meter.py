@@ -25,7 +25,7 @@ from domains.video.projection import CallProjection, shard_of
 from domains.video.service import CallService
 from eventlog.alarms import Alarms
 from eventlog.clock import Clock
-from eventlog.projection import read_topics
+from eventlog.projection import applied_position, read_topics
 from eventlog.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,7 @@ class CallMeter:
 
     async def _load_open_calls(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            self.position = int(
-                await conn.fetchval(
-                    "SELECT coalesce(max(position), 0) FROM olo_tracking WHERE name = $1",
-                    CallProjection.name,
-                )
-            )
+            self.position = await applied_position(conn, CallProjection.name)
             rows = await conn.fetch(
                 "SELECT call_id FROM video_calls "
                 "WHERE status IN ('ringing', 'accepted', 'connected')"
