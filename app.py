@@ -17,51 +17,22 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
-from domains.balance.policy import WelcomeBonusPolicy
-from domains.balance.projection import BALANCE_CHANNEL, BalanceProjection
-from domains.balance.queries import BalanceQueries
-from domains.balance.schema import BalanceQuery, BalanceSubscription
-from domains.balance.service import BalanceService
-from domains.billing.projection import TariffProjection
-from domains.billing.queries import TariffQueries
-from domains.billing.schema import BillingQuery
-from domains.billing.service import TariffService
-from domains.blocklist.projection import BlocklistProjection
-from domains.blocklist.queries import BlocklistQueries
-from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
-from domains.blocklist.service import BlocklistService
-from domains.notification.dispatcher import Dispatcher
-from domains.notification.policy import CallNotificationPolicy
-from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
-from domains.notification.router import PushRouter
-from domains.notification.schema import NotificationMutation, NotificationSubscription
-from domains.notification.service import NotificationService
-from domains.payment.schema import PaymentMutation, PaymentQuery
-from domains.payment.service import (
-    PaymentService,
-    ReceiptVerifier,
-    SandboxVerifier,
-    load_coin_packs,
-)
-from domains.profile.auth import AuthenticationError, TokenVerifier
-from domains.profile.projection import ProfileProjection
-from domains.profile.queries import ProfileQueries
-from domains.profile.schema import ProfileMutation
-from domains.profile.service import ProfileService
-from domains.video.access import MediaAccess
-from domains.video.agora import AgoraRest, RtcTokens
-from domains.video.matching import StreamerMatching
-from domains.video.meter import CallMeter
-from domains.video.policy import BlockEndsCallPolicy, KickPolicy
-from domains.video.presence import Presence, reachable
-from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
-from domains.video.queries import CallQueries
-from domains.video.roulette import RoulettePolicy, RouletteService, RouletteTimings
-from domains.video.roulette_projection import RouletteProjection
-from domains.video.roulette_schema import RouletteMutation
-from domains.video.schema import VideoMutation, VideoQuery, VideoSubscription
-from domains.video.service import CallService, CallTimings
-from domains.video.webhooks import agora_webhooks
+from domains.balance import wiring as balance
+from domains.balance.wiring import BalanceServices
+from domains.billing import wiring as billing
+from domains.billing.wiring import BillingServices
+from domains.blocklist import wiring as blocklist
+from domains.blocklist.wiring import BlocklistServices
+from domains.notification import wiring as notification
+from domains.notification.wiring import NotificationServices
+from domains.payment import wiring as payment
+from domains.payment.service import ReceiptVerifier
+from domains.payment.wiring import PaymentServices
+from domains.profile import wiring as profile
+from domains.profile.auth import AuthenticationError
+from domains.profile.wiring import ProfileServices
+from domains.video import wiring as video
+from domains.video.wiring import VideoServices
 from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
@@ -70,36 +41,71 @@ from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
-from eventlog.policy import Policy, PolicyRunner
+from eventlog.policy import PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner
 from eventlog.settings import Settings
 from eventlog.store import EventStore
+from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
 from eventlog.writer import GroupCommitWriter
 
 log = logging.getLogger("olo")
 
-Query = merge_types("Query", (BalanceQuery, BillingQuery, PaymentQuery, BlocklistQuery, VideoQuery))
-Mutation = merge_types(
-    "Mutation",
-    (
-        ProfileMutation,
-        PaymentMutation,
-        BlocklistMutation,
-        VideoMutation,
-        RouletteMutation,
-        NotificationMutation,
-    ),
+# Every domain, lowest layer first (adding a domain: its line here, in `Services` and in
+# `wire_domains`).
+DOMAINS: tuple[Domain[Any], ...] = (
+    profile.DOMAIN,
+    balance.DOMAIN,
+    billing.DOMAIN,
+    blocklist.DOMAIN,
+    video.DOMAIN,
+    payment.DOMAIN,
+    notification.DOMAIN,
 )
-Subscription = merge_types(
-    "Subscription", (BalanceSubscription, VideoSubscription, NotificationSubscription)
-)
+
+
+@dataclass(frozen=True)
+class Services(
+    NotificationServices,
+    PaymentServices,
+    VideoServices,
+    BlocklistServices,
+    BillingServices,
+    BalanceServices,
+    ProfileServices,
+):
+    """Every domain's services and queries, one typed field each (`services.calls`)."""
+
+
+def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any]]:
+    """Each domain's running parts, built lowest layer first from the parts below it."""
+    profile_parts = profile.wire(core)
+    balance_parts = balance.wire(core)
+    billing_parts = billing.wire(core)
+    blocklist_parts = blocklist.wire(core)
+    video_parts = video.wire(core, profile_parts.services)
+    payment_parts = payment.wire(core, verifier)
+    notification_parts = notification.wire(
+        core, profile_parts.services, balance_parts.services, video_parts.services
+    )
+    return [
+        profile_parts,
+        balance_parts,
+        billing_parts,
+        blocklist_parts,
+        video_parts,
+        payment_parts,
+        notification_parts,
+    ]
 
 
 def build_schema() -> strawberry.Schema:
+    def merged(name: str, types: list[type]) -> type:
+        return merge_types(name, tuple(types))
+
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
+        query=merged("Query", [t for d in DOMAINS for t in d.query]),
+        mutation=merged("Mutation", [t for d in DOMAINS for t in d.mutation]),
+        subscription=merged("Subscription", [t for d in DOMAINS for t in d.subscription]),
         extensions=[
             lambda: SyntaxReportingParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
@@ -109,15 +115,13 @@ def build_schema() -> strawberry.Schema:
 
 
 def projections() -> list[Projection]:
-    return [
-        ProfileProjection(),
-        BalanceProjection(),
-        TariffProjection(),
-        BlocklistProjection(),
-        CallProjection(),
-        NotificationProjection(),
-        RouletteProjection(),
-    ]
+    """A fresh instance of every domain's read models."""
+    return [make() for d in DOMAINS for make in d.projections]
+
+
+def channels() -> list[str]:
+    """The log's NOTIFY channel and every channel a domain's projections publish on."""
+    return [CHANNEL, *(c for d in DOMAINS for c in d.channels)]
 
 
 @dataclass
@@ -131,30 +135,28 @@ class Olo:
     writer: GroupCommitWriter
     store: EventStore
     hub: StreamHub
-    verifier: TokenVerifier
-    services: dict[type, Any]
+    services: Services
     runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
-    meters: list[CallMeter] = field(default_factory=list)
-    dispatchers: list[Dispatcher] = field(default_factory=list)
-    closers: list[Any] = field(default_factory=list)
+    jobs: list[LedJob] = field(default_factory=list)
+    closers: list[Closer] = field(default_factory=list)
     leadership: Leadership | None = None
     _worker_task: asyncio.Task[None] | None = None
 
     async def authenticate(self, token: str | None) -> Viewer:
         try:
-            identity = await self.verifier.verify_async(token)
+            identity = await self.services.auth.verify_async(token)
         except AuthenticationError as error:
             raise NotAuthenticatedError(str(error)) from None
-        user_id = await self.services[ProfileService].register(
+        user_id = await self.services.profiles.register(
             identity.uid, display_name=identity.name, email=identity.email
         )
         return Viewer(user_id=user_id, firebase_uid=identity.uid)
 
-    def context(self) -> Context:
+    def context(self) -> Context[Services]:
         return Context(self.services, self.hub, self.authenticate)
 
     def start_worker(self) -> None:
-        """Follow the log with every projection and policy this process leads."""
+        """Follow the log with every projection, policy and job this process leads."""
         leadership = Leadership(
             self.database_url, poll_seconds=self.settings.leadership_poll_seconds
         )
@@ -165,11 +167,8 @@ class Olo:
                 else runner.policy.name
             )
             leadership.add(name, _on_log(runner.follow, self.hub))
-        for meter in self.meters:
-            leadership.add(meter.name, _on_log(meter.run, self.hub), group="video.meter")
-        for dispatcher in self.dispatchers:
-            push = _on_log(dispatcher.run, self.hub)
-            leadership.add(dispatcher.name, push, group="notification.dispatcher")
+        for led in self.jobs:
+            leadership.add(led.job.name, _on_log(led.job.run, self.hub), group=led.group)
         self.leadership = leadership
         self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
 
@@ -209,7 +208,8 @@ async def start(
     verifier: ReceiptVerifier | None = None,
     clock: Clock | None = None,
 ) -> Olo:
-    """Open the log, create what is missing, start the writer and the listener."""
+    """Open the log, create what is missing, start the writer and the listener, wire every
+    domain."""
     settings.export_environment()
     async with schema_lock(database_url):
         event_log = await asyncio.to_thread(open_event_log, database_url)
@@ -232,108 +232,14 @@ async def start(
         retries=settings.command_retries,
     )
     hub = StreamHub(database_url)
-    await hub.start(
-        [CHANNEL, BALANCE_CHANNEL, CALLS_CHANNEL, EARNINGS_CHANNEL, NOTIFICATIONS_CHANNEL]
-    )
-    balance = BalanceService(store)
-    clock = clock or SystemClock()
-    presence = Presence(
-        pool,
-        heartbeat_seconds=settings.presence_heartbeat_seconds,
-        ttl_seconds=settings.presence_ttl_seconds,
-    )
-    presence.start()
-    profile_queries = ProfileQueries(pool)
-    calls = CallService(
-        store,
-        clock,
-        reachable(presence, profile_queries),
-        CallTimings(ring_seconds=settings.ring_seconds, media_seconds=settings.media_seconds),
-    )
-    notifications = NotificationService(
-        store,
-        clock,
-        ack_seconds_calls=settings.ack_seconds_calls,
-        ack_seconds=settings.ack_seconds_default,
-    )
-    agora = AgoraRest(
-        settings.agora_rest_url,
-        settings.agora_app_id,
-        settings.agora_customer_id,
-        settings.agora_customer_secret,
-    )
-    roulette = RouletteService(
-        calls,
-        StreamerMatching(pool),
-        RouletteTimings(
-            offer_seconds=settings.roulette_offer_seconds,
-            skip_minutes=settings.roulette_skip_minutes,
-        ),
-    )
-    services: dict[type, Any] = {
-        EventStore: store,
-        ProfileService: ProfileService(store),
-        ProfileQueries: profile_queries,
-        BalanceService: balance,
-        BalanceQueries: BalanceQueries(pool),
-        TariffService: TariffService(store),
-        TariffQueries: TariffQueries(pool),
-        BlocklistService: BlocklistService(store),
-        BlocklistQueries: BlocklistQueries(pool),
-        Settings: settings,
-        CallService: calls,
-        RouletteService: roulette,
-        CallQueries: CallQueries(pool),
-        NotificationService: notifications,
-        Presence: presence,
-        MediaAccess: MediaAccess(
-            settings.agora_app_id,
-            RtcTokens(settings.agora_app_id, settings.agora_app_certificate),
-            grace_seconds=settings.agora_token_grace_seconds,
-        ),
-        PaymentService: PaymentService(
-            store, verifier or SandboxVerifier(), load_coin_packs(settings.coin_packs_file)
-        ),
-    }
-    token_verifier = TokenVerifier(
-        settings.firebase_project_id,
-        emulator=bool(settings.firebase_auth_emulator_host),
-        credentials_file=settings.firebase_credentials_file,
-    )
-    policies: list[Policy] = [
-        WelcomeBonusPolicy(balance, settings.welcome_bonus_coins),
-        BlockEndsCallPolicy(calls),
-        RoulettePolicy(roulette),
-        CallNotificationPolicy(notifications, balance),
-    ]
-    if settings.media_events == "agora":
-        policies.append(KickPolicy(agora, settings.agora_kick_seconds))
+    await hub.start(channels())
+    core = Core(settings, pool, event_log.mapper, store, hub, clock or SystemClock())
+    parts = wire_domains(core, verifier)
+    mapper, page = event_log.mapper, settings.projection_page_size
     runners: list[ProjectionRunner | PolicyRunner] = [
-        ProjectionRunner(p, pool, event_log.mapper, page_size=settings.projection_page_size)
-        for p in projections()
+        ProjectionRunner(p, pool, mapper, page_size=page) for p in projections()
     ]
-    runners += [PolicyRunner(p, pool, event_log.mapper) for p in policies]
-    meters = [
-        CallMeter(shard, settings.meter_shards, calls, store, pool, event_log.mapper, clock)
-        for shard in range(settings.meter_shards)
-    ]
-    router = PushRouter.from_settings(settings)
-    dispatchers = [
-        Dispatcher(
-            notifications,
-            router,
-            services[ProfileService],
-            services[ProfileQueries],
-            presence.online,
-            pool,
-            event_log.mapper,
-            clock,
-            shard=shard,
-            shards=settings.push_shards,
-            concurrency=settings.push_concurrency,
-        )
-        for shard in range(settings.push_shards)
-    ]
+    runners += [PolicyRunner(p, pool, mapper) for part in parts for p in part.policies]
     tune_garbage_collector(settings)
     return Olo(
         settings,
@@ -343,12 +249,10 @@ async def start(
         writer,
         store,
         hub,
-        token_verifier,
-        services,
+        merged_services(Services, (part.services for part in parts)),
         runners,
-        meters,
-        dispatchers,
-        [presence.stop, agora.aclose, router.aclose],
+        [job for part in parts for job in part.jobs],
+        [close for part in parts for close in part.closers],
     )
 
 
@@ -375,7 +279,7 @@ def create_app(
         finally:
             await olo.close()
 
-    async def context_getter() -> Context:
+    async def context_getter() -> Context[Services]:
         return holder["olo"].context()
 
     app = FastAPI(title="olo", lifespan=lifespan)
@@ -386,9 +290,11 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
-    app.include_router(
-        agora_webhooks(lambda: holder["olo"].services[CallService], settings.agora_ncs_secret)
-    )
+    for domain in DOMAINS:
+        for router in (
+            domain.routes(settings, lambda: holder["olo"].services) if domain.routes else ()
+        ):
+            app.include_router(router)
 
     app.include_router(ops_router(lambda: holder.get("olo")))
 

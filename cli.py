@@ -37,11 +37,10 @@ def database_url(settings: Settings) -> str:
 async def seed_tariffs(settings: Settings, url: str) -> None:
     """The seed tariff for each call kind that has none yet (idempotent)."""
     from app import start
-    from domains.billing.service import TariffService
 
     olo = await start(settings, url)
     try:
-        await olo.services[TariffService].ensure_seeded()
+        await olo.services.tariffs.ensure_seeded()
     finally:
         await olo.close()
 
@@ -49,14 +48,12 @@ async def seed_tariffs(settings: Settings, url: str) -> None:
 async def seed_demo(settings: Settings, url: str) -> None:
     """Demo users and streamers with coins; running it twice changes nothing."""
     from app import start
-    from domains.balance.service import BalanceService
     from domains.profile.aggregate import Role
-    from domains.profile.service import ProfileService
 
     olo = await start(settings, url)
     try:
-        profiles = olo.services[ProfileService]
-        balance = olo.services[BalanceService]
+        profiles = olo.services.profiles
+        balance = olo.services.balance
         for uid, name, role, coins in DEMO_USERS:
             user_id = await profiles.register(uid, display_name=name, email=f"{uid}@example.com")
             await profiles.set_role(user_id, Role(role))
@@ -104,10 +101,9 @@ def _print_welcome(settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     from app import start
-    from domains.billing.service import TariffService
 
     olo = await start(settings, database_url(settings))
-    await olo.services[TariffService].ensure_seeded()
+    await olo.services.tariffs.ensure_seeded()
     olo.start_worker()
     try:
         await asyncio.Event().wait()

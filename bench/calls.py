@@ -31,13 +31,9 @@ import uvloop
 
 from app import Olo, start
 from bench.common import fresh_database, percentiles, report
-from domains.balance.service import BalanceService
 from domains.billing.aggregate import CallKind, Schedule
-from domains.billing.service import TariffService
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
 from domains.video.aggregate import Side
-from domains.video.service import CallService
 from eventlog.settings import Settings
 
 FUNDING = 10_000_000
@@ -104,9 +100,9 @@ async def bounded(items: list[Any], work: Any, concurrency: int) -> list[Any]:
 
 async def create_parties(olo: Olo, n: int, concurrency: int) -> list[tuple[UUID, UUID]]:
     """n callers with coins and n streamers that are online and take calls."""
-    profiles = olo.services[ProfileService]
-    balance = olo.services[BalanceService]
-    calls = olo.services[CallService]
+    profiles = olo.services.profiles
+    balance = olo.services.balance
+    calls = olo.services.calls
 
     async def pair(i: int) -> tuple[UUID, UUID]:
         caller = await profiles.register(f"bench-caller-{i}", display_name=f"caller {i}")
@@ -127,7 +123,7 @@ async def create_parties(olo: Olo, n: int, concurrency: int) -> list[tuple[UUID,
 
 async def connect_calls(olo: Olo, pairs: list[tuple[UUID, UUID]], concurrency: int) -> list[UUID]:
     """Request, accept and join both sides (media events from the clients) for each pair."""
-    service = olo.services[CallService]
+    service = olo.services.calls
 
     async def call(pair: tuple[UUID, UUID]) -> UUID:
         caller, streamer = pair
@@ -142,7 +138,7 @@ async def connect_calls(olo: Olo, pairs: list[tuple[UUID, UUID]], concurrency: i
 
 
 async def hang_up_all(olo: Olo, pairs: list[tuple[UUID, UUID]], ids: list[UUID], c: int) -> None:
-    service = olo.services[CallService]
+    service = olo.services.calls
     await bounded(list(zip(pairs, ids, strict=True)), lambda p: service.hang_up(p[0][0], p[1]), c)
 
 
@@ -285,8 +281,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["OLO_MEDIA_SECONDS"] = env["OLO_MEDIA_SECONDS"]
     olo = await start(Settings(), url)
     schedules = tariff(args.every)
-    await olo.services[TariffService].ensure_seeded()
-    await olo.services[TariffService].revise(CallKind.DIRECT, *schedules)
+    await olo.services.tariffs.ensure_seeded()
+    await olo.services.tariffs.revise(CallKind.DIRECT, *schedules)
     worker = spawn_meter_worker(env, args.profile_worker)
     try:
         return await measure(olo, worker, schedules, args)

@@ -32,13 +32,8 @@ import uvloop
 from app import Olo, start
 from bench.calls import bounded, caught_up
 from bench.common import fresh_database, percentiles, report, spawn_worker
-from domains.balance.service import BalanceService
-from domains.billing.service import TariffService
 from domains.notification.aggregate import NotificationKind
-from domains.notification.service import NotificationService
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
-from domains.video.service import CallService
 from eventlog.settings import Settings
 
 LONG = 3600.0  # ring and media deadlines: no call is missed (a missed call pushes too)
@@ -131,7 +126,7 @@ async def begin(fake: Fake, account: Path, provider: str) -> tuple[Olo, dict[str
     """A fresh database, olo in this process, and the worker's environment."""
     url = await fresh_database("olo_bench_notifications")
     olo = await start(Settings(ring_seconds=LONG, media_seconds=LONG, media_events="clients"), url)
-    await olo.services[TariffService].ensure_seeded()
+    await olo.services.tariffs.ensure_seeded()
     await fake.client.post("/bench/reset")
     env = {"DATABASE_URL": url, "OLO_RING_SECONDS": str(LONG), "OLO_MEDIA_SECONDS": str(LONG)}
     env |= {"OLO_MEDIA_EVENTS": "clients", "OLO_FIREBASE_CREDENTIALS_FILE": str(account)}
@@ -235,13 +230,13 @@ async def stages(olo: Olo, at: dict[str, float], arrivals: list[Arrival]) -> dic
 
 async def ring_latency(fake: Fake, account: Path, n: int) -> list[dict[str, Any]]:
     olo, env = await begin(fake, account, "fcm")
-    profiles, calls = olo.services[ProfileService], olo.services[CallService]
+    profiles, calls = olo.services.profiles, olo.services.calls
 
     async def pair(i: int) -> tuple[UUID, UUID]:
         caller = await profiles.register(f"bench-caller-{i}")
         streamer = await profiles.register(f"bench-streamer-{i}")
         await profiles.set_role(streamer, Role.STREAMER)
-        await olo.services[BalanceService].grant(caller, 1000, key=f"bench/{caller}")
+        await olo.services.balance.grant(caller, 1000, key=f"bench/{caller}")
         ios = {"onesignal_id": f"os-{i}", "voip_token": f"voip-{i}"}
         device = ios if i % 2 else {"fcm_token": f"fcm-{i}"}
         await profiles.register_device(streamer, platform="ios" if i % 2 else "android", **device)
@@ -278,7 +273,7 @@ async def throughput(
     fake: Fake, account: Path, n: int, provider: str, profile: Path | None, workers: int
 ) -> dict[str, Any]:
     olo, env = await begin(fake, account, provider)
-    profiles, notifications = olo.services[ProfileService], olo.services[NotificationService]
+    profiles, notifications = olo.services.profiles, olo.services.notifications
     address = "fcm_token" if provider == "fcm" else "onesignal_id"
 
     async def user(i: int) -> UUID:

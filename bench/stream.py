@@ -21,7 +21,7 @@ import websockets
 from app import start
 from bench.common import fresh_database, percentiles, report, spawn_api, spawn_worker, wait_ready
 from domains.balance.aggregate import Account, AccountKind, account_id_of
-from domains.balance.service import AccountRef, BalanceService
+from domains.balance.service import AccountRef
 from domains.profile.aggregate import user_id_of
 from domains.profile.auth import mint_emulator_token
 from eventlog.settings import Settings
@@ -102,7 +102,7 @@ async def main() -> None:
     url = await fresh_database("olo_bench_stream")
     env = {**os.environ, "OLO_BENCH_STREAM_DATABASE_URL": url, "DATABASE_URL": url}
     olo = await start(Settings(), url)
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     uids = [f"stream-{i}" for i in range(args.subscribers)]
     users = {uid: user_id_of(uid) for uid in uids}
     for chunk in range(0, len(uids), 200):

@@ -4,8 +4,8 @@ typed errors that are results rather than exceptions."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -16,6 +16,7 @@ from strawberry.fastapi import BaseContext
 from eventlog.hub import StreamHub
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -34,20 +35,24 @@ class NotAuthenticatedError(GraphQLError):
 Authenticate = Callable[[str | None], Awaitable[Viewer]]
 
 
-class Context(BaseContext):
-    """Per request (or per websocket): the services a resolver may use, and the viewer."""
+class Context(BaseContext, Generic[S]):
+    """Per request (or per websocket): the services a resolver may use, and the viewer.
+    A domain's resolvers see it as `Context[TheirServices]`: the running olo's services
+    record has every domain's fields."""
 
-    def __init__(self, services: dict[type, Any], hub: StreamHub, authenticate: Authenticate):
+    def __init__(self, services: S, hub: StreamHub, authenticate: Authenticate):
         super().__init__()
-        self._services = services
+        self.services = services
         self.hub = hub
         self._authenticate = authenticate
         self._viewer: Viewer | None = None
 
     def get(self, kind: type[T]) -> T:
-        service = self._services[kind]
-        assert isinstance(service, kind)
-        return service
+        for f in fields(self.services):  # type: ignore[arg-type]
+            service = getattr(self.services, f.name)
+            if isinstance(service, kind):
+                return service
+        raise LookupError(kind)
 
     def _token(self) -> str | None:
         header: str | None = None

@@ -13,12 +13,9 @@ from uuid import UUID
 from graphql_client import data_of, post, subscribe, token_for
 
 from app import Olo, create_app
-from domains.balance.service import AccountRef, BalanceService
-from domains.billing.service import TariffService
+from domains.balance.service import AccountRef
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
 from domains.video.aggregate import Call, CallStatus, Side
-from domains.video.presence import Presence
 from eventlog.clock import ManualClock
 from eventlog.settings import Settings
 
@@ -100,10 +97,10 @@ class CallWorld:
             await asyncio.sleep(0.02)
 
     async def wallet(self, who: Party) -> int:
-        return await self.olo.services[BalanceService].coins(AccountRef.wallet(who.user_id))
+        return await self.olo.services.balance.coins(AccountRef.wallet(who.user_id))
 
     async def earnings(self, who: Party) -> int:
-        return await self.olo.services[BalanceService].coins(AccountRef.earnings(who.user_id))
+        return await self.olo.services.balance.coins(AccountRef.earnings(who.user_id))
 
 
 async def make_party(
@@ -113,9 +110,9 @@ async def make_party(
     data = data_of(await post(base, "{ me { id } }", None, token))
     user_id = UUID(data["me"]["id"])
     if streamer:
-        await olo.services[ProfileService].set_role(user_id, Role.STREAMER)
+        await olo.services.profiles.set_role(user_id, Role.STREAMER)
     if coins:
-        await olo.services[BalanceService].grant(user_id, coins, key=f"test/{uid}")
+        await olo.services.balance.grant(user_id, coins, key=f"test/{uid}")
     return Party(uid, token, user_id)
 
 
@@ -131,7 +128,7 @@ async def call_world(
     app = create_app(settings, database_url, clock=clock)
     async with serve(app) as base:
         olo: Olo = app.state.olo
-        await olo.services[TariffService].ensure_seeded()
+        await olo.services.tariffs.ensure_seeded()
         caller = await make_party(olo, base, "caller", coins=caller_coins)
         streamer = await make_party(olo, base, "streamer", streamer=True)
         yield CallWorld(olo, base, clock, caller, streamer)
@@ -154,7 +151,7 @@ async def online(world: CallWorld, who: Party) -> AsyncIterator[Any]:
     """`who` holds a callEvents subscription (and so is online) for the block's duration."""
     async with subscribe(world.base, CALL_EVENTS, who.token) as stream:
         for _ in range(200):  # the subscription registers presence as it starts
-            if await world.olo.services[Presence].is_online(who.user_id):
+            if await world.olo.services.presence.is_online(who.user_id):
                 break
             await asyncio.sleep(0.02)
         yield stream

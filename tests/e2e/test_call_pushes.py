@@ -18,8 +18,6 @@ from fakes.fcm import FakeFcm
 from fakes.onesignal import FakeOneSignal
 from graphql_client import data_of, post, subscribe
 
-from domains.video.presence import Presence
-
 REGISTER = (
     "mutation($input: DeviceInput!) { registerDevice(input: $input) {"
     " ... on DeviceRegistered { deviceId } } }"
@@ -127,7 +125,7 @@ async def test_a_killed_app_rings_at_once_and_answering_stops_the_other_devices(
         streamer = world.streamer
         iphone = await register(world, streamer, IPHONE)
         await register(world, streamer, PIXEL)
-        assert not await world.olo.services[Presence].is_online(streamer.user_id)
+        assert not await world.olo.services.presence.is_online(streamer.user_id)
 
         call_id = await ring(world)  # no live connection, but devices a push can wake
         await providers.until(2)  # the manual clock stands still: pushed at once, no deadline
@@ -229,7 +227,7 @@ async def test_a_ring_shown_in_app_is_pushed_only_when_nobody_acknowledges_it(
         pixel = await register(world, streamer, PIXEL)
         async with subscribe(world.base, NOTIFICATIONS, streamer.token) as inbox:
             for _ in range(200):
-                if await world.olo.services[Presence].is_online(streamer.user_id):
+                if await world.olo.services.presence.is_online(streamer.user_id):
                     break
                 await asyncio.sleep(0.02)
 

@@ -12,7 +12,6 @@ from graphql_client import data_of, post, subscribe, token_for
 from app import create_app
 from domains.notification.aggregate import NotificationKind, PayloadTooLargeError
 from domains.notification.service import NotificationService
-from domains.video.presence import Presence
 
 NOTIFICATIONS = "subscription { notifications { id kind payload position } }"
 ACK = (
@@ -37,7 +36,7 @@ async def status(pg, notification_id: str, wanted: str) -> None:  # type: ignore
 async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> None:  # type: ignore[no-untyped-def]
     app = create_app(settings, database_url)
     async with serve(app) as base:
-        service: NotificationService = app.state.olo.services[NotificationService]
+        service: NotificationService = app.state.olo.services.notifications
         dana, eve = token_for("dana"), token_for("eve")
         dana_id = UUID(data_of(await post(base, "{ me { id } }", None, dana))["me"]["id"])
         await post(base, "{ me { id } }", None, eve)
@@ -126,7 +125,7 @@ async def test_muting(settings, database_url, serve, pg) -> None:  # type: ignor
     from call_support import call_world, online
 
     async with call_world(settings, database_url, serve) as world:
-        service: NotificationService = world.olo.services[NotificationService]
+        service: NotificationService = world.olo.services.notifications
         streamer = world.streamer
 
         async def mute(kind: str, muted: bool) -> dict:  # type: ignore[type-arg]
@@ -151,7 +150,7 @@ async def test_muting(settings, database_url, serve, pg) -> None:  # type: ignor
             refused = await mute("incoming_call", True)
             assert refused["__typename"] == "Forbidden"
         for _ in range(100):  # offline again once the subscription is gone
-            if not await world.olo.services[Presence].is_online(streamer.user_id):
+            if not await world.olo.services.presence.is_online(streamer.user_id):
                 break
             await asyncio.sleep(0.02)
         assert (await mute("incoming_call", True))["muted"] == ["incoming_call"]

@@ -52,7 +52,7 @@ async def until(pg, notification_id: UUID | None, wanted: str) -> None:  # type:
 async def test_push_fallback(settings, database_url, serve, pg, fcm) -> None:  # type: ignore[no-untyped-def]
     app = create_app(settings, database_url)
     async with serve(app) as base:
-        service: NotificationService = app.state.olo.services[NotificationService]
+        service: NotificationService = app.state.olo.services.notifications
         gina = token_for("gina")
         gina_id = UUID(data_of(await post(base, "{ me { id } }", None, gina))["me"]["id"])
         fcm.unregistered.add("dead-token")

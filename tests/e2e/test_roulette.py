@@ -16,11 +16,8 @@ import pytest
 from graphql_client import SubscriptionClient, data_of, post, subscribe, token_for
 
 from app import Olo, create_app
-from domains.balance.service import BalanceService
 from domains.billing.aggregate import CallKind, Schedule
-from domains.billing.service import TariffService
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
 from eventlog.clock import ManualClock
 from eventlog.settings import Settings
 
@@ -92,13 +89,13 @@ class World:
         me = await self.gql(Person(name, token, ""), "{ me { id } }")
         person = Person(name, token, me["id"])
         if coins:
-            await self.olo.services[BalanceService].grant(UUID(person.id), coins, key=name)
+            await self.olo.services.balance.grant(UUID(person.id), coins, key=name)
         return person
 
     async def streamer(self, name: str, *, roulette: bool = True) -> Person:
         """A streamer with their availability set (and projected)."""
         person = await self.person(name)
-        await self.olo.services[ProfileService].set_role(UUID(person.id), Role.STREAMER)
+        await self.olo.services.profiles.set_role(UUID(person.id), Role.STREAMER)
         assert await self.gql(person, AVAILABILITY, r=roulette) is True
         await self.until(
             "SELECT count(*) FROM profile_users u JOIN video_availability a USING (user_id)"
@@ -137,7 +134,7 @@ async def world(settings: Settings, database_url: str, serve: Any, pg: Any) -> A
     app = create_app(settings, database_url, clock=clock)
     async with serve(app) as base:
         olo: Olo = app.state.olo
-        tariffs = olo.services[TariffService]
+        tariffs = olo.services.tariffs
         await tariffs.ensure_seeded()
         version = await tariffs.revise(CallKind.ROULETTE, ROULETTE_CALLER, ROULETTE_STREAMER)
         yield World(base, olo, clock, pg, version)

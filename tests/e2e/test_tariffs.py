@@ -8,7 +8,6 @@ from graphql_client import post, token_for
 
 from app import Olo, create_app
 from domains.billing.aggregate import CallKind, Schedule
-from domains.billing.service import TariffService
 
 QUERY = "{ tariffs { kind version caller { checkpoints { atSecond coins } repeatEvery repeatCoins }"
 QUERY += " streamer { checkpoints { atSecond coins } repeatEvery repeatCoins } } }"
@@ -27,7 +26,7 @@ async def _tariffs(base: str) -> dict[str, dict]:
 async def test_seed_tariffs_then_a_revision(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
     app = create_app(settings, database_url)
     async with serve(app) as base:
-        await app.state.olo.services[TariffService].ensure_seeded()
+        await app.state.olo.services.tariffs.ensure_seeded()
         tariffs = await _tariffs(base)
         assert tariffs["direct"]["version"] == 1
         assert tariffs["direct"]["caller"] == {
@@ -37,7 +36,7 @@ async def test_seed_tariffs_then_a_revision(settings, database_url, serve) -> No
         }
         assert tariffs["roulette"]["streamer"]["checkpoints"][0] == {"atSecond": 20, "coins": 30}
         olo: Olo = app.state.olo
-        service = olo.services[TariffService]
+        service = olo.services.tariffs
         version = await service.revise(
             CallKind.ROULETTE, Schedule(((0, 5),), 30, 5), Schedule(((30, 2),), 30, 2)
         )

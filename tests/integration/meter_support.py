@@ -22,15 +22,9 @@ from ledger_support import CREDITED, DEBITED, TRANSFER_MADE, earnings_id, replay
 
 from app import Olo
 from domains.balance.aggregate import PlatformAccount
-from domains.balance.queries import BalanceQueries
-from domains.balance.service import BalanceService
 from domains.billing.aggregate import CallKind, Schedule
-from domains.billing.service import TariffService
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
 from domains.video.aggregate import Call, CallStateError, CallStatus, EndReason, Side
-from domains.video.presence import Presence
-from domains.video.service import CallService
 from domains.video.settlement import charge_key
 from eventlog.leadership import lock_key
 
@@ -133,7 +127,7 @@ async def all_shards_led(pg: asyncpg.Connection, *, not_by: frozenset[int] = fro
 
 async def connect_calls(olo: Olo, count: int) -> list[Pair]:
     """`count` direct calls, connected now on the compressed tariff; every 4th caller poor."""
-    await olo.services[TariffService].revise(CallKind.DIRECT, CALLER, STREAMER)
+    await olo.services.tariffs.revise(CallKind.DIRECT, CALLER, STREAMER)
     return list(
         await asyncio.gather(
             *(connect_call(olo, f"p{i}", POOR if i % 4 == 3 else RICH) for i in range(count))
@@ -142,13 +136,13 @@ async def connect_calls(olo: Olo, count: int) -> list[Pair]:
 
 
 async def connect_call(olo: Olo, name: str, grant: int) -> Pair:
-    profiles = olo.services[ProfileService]
+    profiles = olo.services.profiles
     caller = await profiles.register(f"{name}-caller")
     callee = await profiles.register(f"{name}-streamer")
     await profiles.set_role(callee, Role.STREAMER)
-    await olo.services[BalanceService].grant(caller, grant, key=f"grant/{name}")
-    await olo.services[Presence].connected(callee)
-    calls = olo.services[CallService]
+    await olo.services.balance.grant(caller, grant, key=f"grant/{name}")
+    await olo.services.presence.connected(callee)
+    calls = olo.services.calls
     call = await calls.request_call(caller, callee)
     await calls.accept_call(callee, call.id)
     await calls.report_media(call.id, Side.CALLER, joined=True)
@@ -177,7 +171,7 @@ async def assert_billed_until(olo: Olo, pairs: list[Pair], until: float) -> None
 
 async def hang_up_all(olo: Olo, pairs: list[Pair]) -> None:
     """Callers hang up; a call the meter ended for lack of coins stays as it was."""
-    calls = olo.services[CallService]
+    calls = olo.services.calls
     for pair in pairs:
         try:
             await calls.hang_up(pair.caller_id, pair.call_id)
@@ -259,7 +253,7 @@ async def assert_ledger(olo: Olo, pg: asyncpg.Connection, pairs: list[Pair]) -> 
 
 
 async def projected(olo: Olo, pairs: list[Pair], expected: dict[UUID, int]) -> bool:
-    queries = olo.services[BalanceQueries]
+    queries = olo.services.balance_queries
     if await queries.ledger_total() != 0:
         return False
     rows = await olo.pool.fetch(

@@ -6,24 +6,21 @@ from __future__ import annotations
 import asyncio
 
 from app import Olo
-from domains.balance.service import AccountRef, BalanceService
-from domains.billing.service import TariffService
+from domains.balance.service import AccountRef
 from domains.profile.aggregate import Role
-from domains.profile.service import ProfileService
 from domains.video.aggregate import Call, CallStatus, Line, Side, line_id_of
-from domains.video.presence import Presence
-from domains.video.service import CalleeUnavailableError, CallService
+from domains.video.service import CalleeUnavailableError
 
 
 async def test_ten_callers_at_once_ring_a_streamer_once(olo: Olo) -> None:
-    profiles, calls = olo.services[ProfileService], olo.services[CallService]
-    await olo.services[TariffService].ensure_seeded()
+    profiles, calls = olo.services.profiles, olo.services.calls
+    await olo.services.tariffs.ensure_seeded()
     streamer = await profiles.register("star")
     await profiles.set_role(streamer, Role.STREAMER)
-    await olo.services[Presence].connected(streamer)
+    await olo.services.presence.connected(streamer)
     callers = [await profiles.register(f"fan-{i}") for i in range(10)]
     for caller in callers:
-        await olo.services[BalanceService].grant(caller, 100, key=f"race/{caller}")
+        await olo.services.balance.grant(caller, 100, key=f"race/{caller}")
 
     results = await asyncio.gather(
         *(calls.request_call(c, streamer) for c in callers), return_exceptions=True
@@ -36,19 +33,19 @@ async def test_ten_callers_at_once_ring_a_streamer_once(olo: Olo) -> None:
     assert isinstance(line, Line) and line.call_id == rang[0].id
     # nobody paid for ringing; the one call is still ringing
     for caller in callers:
-        assert await olo.services[BalanceService].coins(AccountRef.wallet(caller)) == 100
+        assert await olo.services.balance.coins(AccountRef.wallet(caller)) == 100
     call = await olo.store.load(rang[0].id, fresh=True)
     assert isinstance(call, Call) and call.status is CallStatus.RINGING
 
 
 async def test_hanging_up_while_the_streamer_answers_charges_nothing_twice(olo: Olo) -> None:
-    profiles, calls = olo.services[ProfileService], olo.services[CallService]
-    await olo.services[TariffService].ensure_seeded()
+    profiles, calls = olo.services.profiles, olo.services.calls
+    await olo.services.tariffs.ensure_seeded()
     streamer = await profiles.register("star")
     await profiles.set_role(streamer, Role.STREAMER)
-    await olo.services[Presence].connected(streamer)
+    await olo.services.presence.connected(streamer)
     caller = await profiles.register("fan")
-    await olo.services[BalanceService].grant(caller, 100, key="race/fan")
+    await olo.services.balance.grant(caller, 100, key="race/fan")
     for _ in range(5):
         call = await calls.request_call(caller, streamer)
         outcomes = await asyncio.gather(
@@ -60,4 +57,4 @@ async def test_hanging_up_while_the_streamer_answers_charges_nothing_twice(olo: 
         assert isinstance(final, Call) and not final.is_open, outcomes
         # answered then ended before connecting (refund), or cancelled while ringing
         assert final.coins[Side.CALLER] == 0, (final.status, final.coins)
-    assert await olo.services[BalanceService].coins(AccountRef.wallet(caller)) == 100
+    assert await olo.services.balance.coins(AccountRef.wallet(caller)) == 100

@@ -20,9 +20,8 @@ from fakes.fcm import FakeFcm
 from fakes.onesignal import FakeOneSignal
 from meter_support import POOL_MAX, Worker, wait_until
 
-from app import start
+from app import Services, start
 from domains.notification.aggregate import NotificationKind
-from domains.notification.service import NotificationService
 from domains.profile.service import ProfileService
 from eventlog.settings import Settings
 
@@ -73,7 +72,7 @@ async def test_a_dispatcher_killed_mid_batch_pushes_each_notification_once(
         )
         workers: list[Worker] = []
         try:
-            android, ios = await notify_users(olo.services[ProfileService], olo.services)
+            android, ios = await notify_users(olo.services.profiles, olo.services)
             workers.append(Worker("first", database_url, tmp_path, env))
 
             async def a_third_pushed() -> bool:
@@ -127,11 +126,11 @@ async def test_a_dispatcher_killed_mid_batch_pushes_each_notification_once(
 
 
 async def notify_users(
-    profiles: ProfileService, services: dict[type, Any]
+    profiles: ProfileService, services: Services
 ) -> tuple[list[str], list[str]]:
     """USERS users with one device each and one missed-call notification each; the ids of
     the Android users' notifications and of the iOS users'."""
-    notifications: NotificationService = services[NotificationService]
+    notifications = services.notifications
     android: list[str] = []
     ios: list[str] = []
 

@@ -53,7 +53,7 @@ async def inserts_waiting(pg: asyncpg.Connection, count: int) -> None:
 
 
 async def test_64_concurrent_clients_lose_no_update(olo: Olo, pg: asyncpg.Connection) -> None:
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     users = [uuid4() for _ in range(WALLETS)]
     await asyncio.gather(*(balance.grant(u, FUNDS, key=f"fund/{u}") for u in users))
 
@@ -101,7 +101,7 @@ async def test_64_concurrent_clients_lose_no_update(olo: Olo, pg: asyncpg.Connec
 async def test_two_commands_on_one_version_in_one_batch_both_land(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     payer, first, second, bystander = (uuid4() for _ in range(4))
     await balance.grant(payer, 10, key="fund")
     # Two stores with their own caches, one writer: both will build on version 2 of the payer.
@@ -131,7 +131,7 @@ async def test_two_commands_on_one_version_in_one_batch_both_land(
 async def test_command_out_of_retries_raises_conflict_and_writes_nothing(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     payer, payee, other_payee = uuid4(), uuid4(), uuid4()
     await balance.grant(payer, 10, key="fund")
     impatient = EventStore(olo.event_log.mapper, olo.pool, olo.writer, retries=1)
@@ -158,7 +158,7 @@ async def test_two_processes_racing_debits_on_one_wallet_lose_no_update(
     olo: Olo, other: Olo, pg: asyncpg.Connection
 ) -> None:
     payer, streamer = uuid4(), uuid4()
-    processes = (olo.services[BalanceService], other.services[BalanceService])
+    processes = (olo.services.balance, other.services.balance)
     await processes[0].grant(payer, 100, key="fund")
     await processes[1].coins(AccountRef.wallet(payer))  # the other process caches version 2
 
@@ -194,7 +194,7 @@ async def test_two_processes_racing_debits_on_one_wallet_lose_no_update(
 async def test_many_first_payments_to_an_account_not_yet_opened_all_land(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     viewer, streamer = uuid4(), uuid4()
     await balance.grant(viewer, 500, key="fund")
 
@@ -222,7 +222,7 @@ async def test_many_first_payments_to_an_account_not_yet_opened_all_land(
 async def test_balance_read_in_one_process_sees_debits_made_by_another(
     olo: Olo, other: Olo
 ) -> None:
-    here, there = olo.services[BalanceService], other.services[BalanceService]
+    here, there = olo.services.balance, other.services.balance
     payer, payee = uuid4(), uuid4()
     await here.grant(payer, 10, key="fund")
     assert await there.coins(AccountRef.wallet(payer)) == 10
@@ -235,7 +235,7 @@ async def test_command_chained_on_a_dropped_command_is_dropped_too(
 ) -> None:
     """A unit built in memory on a command the writer dropped must not land, even when its
     versions happen to fit what another process stored meanwhile."""
-    here, there = olo.services[BalanceService], other.services[BalanceService]
+    here, there = olo.services.balance, other.services.balance
     a, b, c, d, e = (uuid4() for _ in range(5))
     await here.grant(a, 10, key="fund/a")
     await here.grant(b, 10, key="fund/b")  # this process caches a and b at version 2
@@ -261,7 +261,7 @@ async def test_command_chained_on_a_dropped_command_is_dropped_too(
 async def test_replayed_key_is_not_reported_done_while_its_first_try_can_still_fail(
     olo: Olo, other: Olo, pg: asyncpg.Connection
 ) -> None:
-    here, there = olo.services[BalanceService], other.services[BalanceService]
+    here, there = olo.services.balance, other.services.balance
     payer, payee, elsewhere = uuid4(), uuid4(), uuid4()
     await here.grant(payer, 1, key="fund")  # cached here with 1 coin
     await transfer(there, "spent elsewhere", payer, elsewhere, 1)  # the log says 0 now

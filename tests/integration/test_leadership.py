@@ -12,9 +12,6 @@ from typing import Any
 import asyncpg
 
 from app import Olo, start
-from domains.balance.queries import BalanceQueries
-from domains.payment.service import PaymentService
-from domains.profile.service import ProfileService
 from eventlog.leadership import Leadership
 from eventlog.settings import Settings
 
@@ -175,7 +172,7 @@ def leaders_of(job: str, *olos: Olo) -> list[Olo]:
 
 
 async def wait_for_coins(olo: Olo, user: Any, coins: int) -> None:
-    queries = olo.services[BalanceQueries]
+    queries = olo.services.balance_queries
     deadline = asyncio.get_running_loop().time() + 10
     while (await queries.balance(user)).coins != coins:
         assert asyncio.get_running_loop().time() < deadline, f"balance never reached {coins}"
@@ -194,15 +191,15 @@ async def test_the_standby_worker_projects_purchases_after_the_leader_dies(
         leader, standby = first.leadership, second.leadership
         assert leader is not None and standby is not None
         await wait_until(lambda: standby.backend_pid is not None, "second stands by")
-        ann = await first.services[ProfileService].register("ann")
-        await first.services[PaymentService].purchase_coins(
+        ann = await first.services.profiles.register("ann")
+        await first.services.payments.purchase_coins(
             ann, pack_id="coins_100", store="sandbox", receipt="t-1"
         )
         await wait_for_coins(second, ann, 100)
         assert leaders_of("balance", first, second) == [first]
 
         assert await pg.fetchval("SELECT pg_terminate_backend($1)", leader.backend_pid)
-        await second.services[PaymentService].purchase_coins(
+        await second.services.payments.purchase_coins(
             ann, pack_id="coins_550", store="sandbox", receipt="t-2"
         )
 
@@ -210,9 +207,9 @@ async def test_the_standby_worker_projects_purchases_after_the_leader_dies(
         await wait_until(
             lambda: leaders_of("balance", first, second) == [second], "second leads balance"
         )
-        history = await first.services[BalanceQueries].history(ann)
+        history = await first.services.balance_queries.history(ann)
         assert [(e.delta, e.reason) for e in history] == [(550, "purchase"), (100, "purchase")]
-        assert await first.services[BalanceQueries].ledger_total() == 0
+        assert await first.services.balance_queries.ledger_total() == 0
     finally:
         await second.close()
         await first.close()

@@ -21,10 +21,8 @@ from domains.balance.aggregate import (
     InsufficientFundsError,
     PlatformAccount,
 )
-from domains.balance.queries import BalanceQueries
 from domains.balance.service import AccountRef, BalanceService, TransferReceipt
 from domains.payment.aggregate import ReceiptAlreadyUsedError
-from domains.payment.service import PaymentService
 from eventlog.projection import ProjectionRunner, rebuild
 
 READ_MODEL = {
@@ -79,7 +77,7 @@ class Workload:
 
 async def mixed_workload(olo: Olo, seed: int) -> Workload:
     """Purchases (some sent twice), grants, calls paid to streamers, fees, refused debits."""
-    balance, payments = olo.services[BalanceService], olo.services[PaymentService]
+    balance, payments = olo.services.balance, olo.services.payments
     buyers, streamers = [uuid4() for _ in range(8)], [uuid4() for _ in range(3)]
     done = Workload(users=set(buyers) | set(streamers))
 
@@ -119,7 +117,7 @@ async def mixed_workload(olo: Olo, seed: int) -> Workload:
 
 
 async def test_200_concurrent_debits_of_a_50_coin_wallet(olo: Olo, pg: asyncpg.Connection) -> None:
-    balance, queries = olo.services[BalanceService], olo.services[BalanceQueries]
+    balance, queries = olo.services.balance, olo.services.balance_queries
     payer, streamer = uuid4(), uuid4()
     await balance.grant(payer, 51, key="fund")
     # The call has begun (its earnings account is open; opening one under a rush is
@@ -156,7 +154,7 @@ async def test_200_concurrent_debits_of_a_50_coin_wallet(olo: Olo, pg: asyncpg.C
 async def test_one_key_moves_coins_once_and_cannot_be_reused_for_another_amount(
     olo: Olo,
 ) -> None:
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     payer, streamer = uuid4(), uuid4()
     # Enough for all 20 copies below: see the next test for what happens when it is not.
     await balance.grant(payer, 300, key="fund")
@@ -180,8 +178,8 @@ async def test_a_client_retry_of_one_gift_does_not_refuse_another(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
     viewer, friend = uuid4(), uuid4()
-    await olo.services[BalanceService].grant(viewer, 14, key="fund")
-    await olo.services[BalanceService].grant(friend, 1, key="open")
+    await olo.services.balance.grant(viewer, 14, key="fund")
+    await olo.services.balance.grant(friend, 1, key="open")
     gift, retry, other_gift = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     outcomes = await asyncio.gather(
@@ -201,7 +199,7 @@ async def test_a_client_retry_of_one_gift_does_not_refuse_another(
 
 
 async def test_a_store_transaction_credits_coins_once(olo: Olo, pg: asyncpg.Connection) -> None:
-    payments, balance = olo.services[PaymentService], olo.services[BalanceService]
+    payments, balance = olo.services.payments, olo.services.balance
     buyer, someone_else = uuid4(), uuid4()
 
     results = await asyncio.gather(
@@ -228,7 +226,7 @@ async def test_ledger_sums_to_zero_and_read_model_matches_the_aggregates(
 ) -> None:
     done = await mixed_workload(olo, seed=1)
     await caught_up(olo)
-    queries, balance = olo.services[BalanceQueries], olo.services[BalanceService]
+    queries, balance = olo.services.balance_queries, olo.services.balance
     replay = await replay_ledger(pg, olo.event_log.mapper)
 
     assert await queries.ledger_total() == 0

@@ -14,9 +14,7 @@ from app import Olo, start
 from domains.balance.aggregate import Account, AccountKind, PlatformAccount, account_id_of
 from domains.balance.policy import WelcomeBonusPolicy
 from domains.balance.projection import BalanceProjection
-from domains.balance.queries import BalanceQueries
-from domains.balance.service import AccountRef, BalanceService
-from domains.profile.service import ProfileService
+from domains.balance.service import AccountRef
 from eventlog.policy import PolicyRunner
 from eventlog.projection import LostTrackingError, ProjectionRunner
 from eventlog.settings import Settings
@@ -25,7 +23,7 @@ BONUS = 50
 
 
 def welcome_runner(olo: Olo, coins: int = BONUS) -> PolicyRunner:
-    policy = WelcomeBonusPolicy(olo.services[BalanceService], coins)
+    policy = WelcomeBonusPolicy(olo.services.balance, coins)
     return PolicyRunner(policy, olo.pool, olo.event_log.mapper)
 
 
@@ -38,7 +36,7 @@ async def run_to_head(runner: PolicyRunner) -> None:
 
 
 async def register(olo: Olo, *uids: str) -> list[UUID]:
-    return [await olo.services[ProfileService].register(uid) for uid in uids]
+    return [await olo.services.profiles.register(uid) for uid in uids]
 
 
 async def tracked(pg: asyncpg.Connection) -> int:
@@ -64,7 +62,7 @@ async def transfers_with_key(pg: asyncpg.Connection, key: str) -> int:
 
 async def assert_welcomed_once(olo: Olo, pg: asyncpg.Connection, users: list[UUID]) -> None:
     """Each user: 50 coins in the log, one welcome transfer, one credit on the wallet."""
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     for user in users:
         assert await balance.coins(AccountRef.wallet(user)) == BONUS
         assert await transfers_with_key(pg, f"welcome/{user}") == 1
@@ -85,7 +83,7 @@ async def assert_projected(olo: Olo, users: list[UUID]) -> None:
     projection = ProjectionRunner(BalanceProjection(), olo.pool, olo.event_log.mapper)
     await projection.prepare()
     await projection.catch_up()
-    queries = olo.services[BalanceQueries]
+    queries = olo.services.balance_queries
     assert [(await queries.balance(u)).coins for u in users] == [BONUS] * len(users)
     assert await queries.ledger_total() == 0
     promotions = await olo.pool.fetchval(
@@ -108,7 +106,7 @@ async def test_a_newly_registered_user_gets_the_welcome_bonus(
 async def test_a_command_that_cannot_be_saved_leaves_no_phantom_coins(olo: Olo) -> None:
     """Ids read with asyncpg (as policies and queries read them) are passed to commands."""
     [ann] = await register(olo, "ann")
-    balance = olo.services[BalanceService]
+    balance = olo.services.balance
     await balance.grant(ann, 100, key="grant/ann")
     newcomer = await olo.pool.fetchval("SELECT gen_random_uuid()")
 
@@ -161,7 +159,7 @@ async def test_effects_handled_by_hand_are_not_repeated_by_a_fresh_runner(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
     users = await register(olo, "ann", "bo", "cy")
-    policy = WelcomeBonusPolicy(olo.services[BalanceService], BONUS)
+    policy = WelcomeBonusPolicy(olo.services.balance, BONUS)
     rows = await pg.fetch(
         "SELECT notification_id, originator_id FROM eventlog_events "
         "WHERE topic = 'olo.profile:User.Registered' ORDER BY notification_id"
@@ -250,7 +248,7 @@ async def test_a_concurrent_policy_keeps_each_aggregates_events_in_order(
 
     users = await register(olo, *(f"c{i}" for i in range(20)))
     for user in users:
-        await olo.services[ProfileService].set_role(user, Role.STREAMER)
+        await olo.services.profiles.set_role(user, Role.STREAMER)
     policy = _Recording(concurrency)
     await run_to_head(PolicyRunner(policy, olo.pool, olo.event_log.mapper))
 

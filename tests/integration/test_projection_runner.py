@@ -12,10 +12,7 @@ import pytest
 from app import Olo
 from domains.balance.aggregate import Account, AccountKind, PlatformAccount, account_id_of
 from domains.balance.projection import BALANCE_CHANNEL, BalanceProjection
-from domains.balance.queries import BalanceQueries
-from domains.balance.service import AccountRef, BalanceService
-from domains.payment.service import PaymentService
-from domains.profile.service import ProfileService
+from domains.balance.service import AccountRef
 from eventlog.database import connect
 from eventlog.projection import LostTrackingError, ProjectionRunner, rebuild
 
@@ -36,10 +33,10 @@ async def tracked(pg: asyncpg.Connection, name: str = "balance") -> int:
 
 async def ledger_activity(olo: Olo) -> tuple[UUID, UUID]:
     """Two users: Ann buys 550 coins and gets 100 granted, then sends Bo 30. A third joins last."""
-    profiles, balance = olo.services[ProfileService], olo.services[BalanceService]
+    profiles, balance = olo.services.profiles, olo.services.balance
     ann = await profiles.register("ann")
     bo = await profiles.register("bo")
-    await olo.services[PaymentService].purchase_coins(
+    await olo.services.payments.purchase_coins(
         ann, pack_id="coins_550", store="sandbox", receipt="t-1"
     )
     await balance.grant(ann, 100, key="grant/ann")
@@ -55,7 +52,7 @@ async def ledger_activity(olo: Olo) -> tuple[UUID, UUID]:
 
 
 async def assert_projected_once(olo: Olo, pg: asyncpg.Connection, ann: UUID, bo: UUID) -> None:
-    queries = olo.services[BalanceQueries]
+    queries = olo.services.balance_queries
     assert (await queries.balance(ann)).coins == 620
     assert (await queries.balance(bo)).coins == 30
     assert await queries.ledger_total() == 0
@@ -164,7 +161,7 @@ async def test_a_runner_that_lost_its_position_rolls_back_its_page(
     first, second = runner(olo, page_size=1), runner(olo, page_size=1)
     await first.prepare()
     await first.catch_up()
-    await olo.services[BalanceService].grant(bo, 5, key="grant/bo")
+    await olo.services.balance.grant(bo, 5, key="grant/bo")
     made_at = await head(pg)
     made = await pg.fetchval(
         "SELECT topic FROM eventlog_events WHERE notification_id = $1", made_at
@@ -188,14 +185,14 @@ async def test_a_runner_that_lost_its_position_rolls_back_its_page(
         PlatformAccount.PROMOTIONS.account_id,
     )
     assert promotions == -105
-    assert (await olo.services[BalanceQueries].balance(bo)).coins == 35
-    assert await olo.services[BalanceQueries].ledger_total() == 0
+    assert (await olo.services.balance_queries.balance(bo)).coins == 35
+    assert await olo.services.balance_queries.ledger_total() == 0
 
 
 async def test_a_page_announces_changed_balances_on_the_balance_channel(
     olo: Olo, pg: asyncpg.Connection, database_url: str
 ) -> None:
-    ann = await olo.services[ProfileService].register("ann")
+    ann = await olo.services.profiles.register("ann")
     projection = runner(olo)
     await projection.prepare()
     await projection.catch_up()
@@ -203,7 +200,7 @@ async def test_a_page_announces_changed_balances_on_the_balance_channel(
     received: asyncio.Queue[str] = asyncio.Queue()
     await listener.add_listener(BALANCE_CHANNEL, lambda *args: received.put_nowait(args[3]))
     try:
-        await olo.services[BalanceService].grant(ann, 75, key="grant/notify")
+        await olo.services.balance.grant(ann, 75, key="grant/notify")
         await projection.run_page()
 
         payload = json.loads(await asyncio.wait_for(received.get(), timeout=10))

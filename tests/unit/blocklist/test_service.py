@@ -9,13 +9,13 @@ import pytest
 
 from app import Olo
 from domains.blocklist.aggregate import NotBlockedError, SelfBlockError, block_id_of
-from domains.blocklist.service import BlocklistService, blocked_between
-from domains.profile.service import ProfileService, UserNotFoundError
-from eventlog.store import EventStore, Transaction
+from domains.blocklist.service import blocked_between
+from domains.profile.service import UserNotFoundError
+from eventlog.store import Transaction
 
 
 async def _users(olo: Olo, *uids: str) -> list[UUID]:
-    profiles = olo.services[ProfileService]
+    profiles = olo.services.profiles
     return [await profiles.register(uid) for uid in uids]
 
 
@@ -23,7 +23,7 @@ async def _between(olo: Olo, a: UUID, b: UUID) -> bool:
     async def command(tx: Transaction) -> bool:
         return await blocked_between(tx, a, b)
 
-    return await olo.services[EventStore].transact(command)
+    return await olo.services.store.transact(command)
 
 
 async def _topics(olo: Olo, blocker: UUID, blocked: UUID) -> list[str]:
@@ -36,7 +36,7 @@ async def _topics(olo: Olo, blocker: UUID, blocked: UUID) -> list[str]:
 
 async def test_a_block_either_way_is_seen_by_both_users_until_it_is_lifted(olo: Olo) -> None:
     ann, bob, cat = await _users(olo, "ann-svc", "bob-svc", "cat-svc")
-    blocklist = olo.services[BlocklistService]
+    blocklist = olo.services.blocklist
     assert not await _between(olo, ann, bob)
 
     receipt = await blocklist.block(bob, ann, "spam")
@@ -54,7 +54,7 @@ async def test_a_block_either_way_is_seen_by_both_users_until_it_is_lifted(olo: 
 
 async def test_blocking_twice_is_one_event_and_keeps_the_first_reason(olo: Olo) -> None:
     ann, bob = await _users(olo, "ann-twice", "bob-twice")
-    blocklist = olo.services[BlocklistService]
+    blocklist = olo.services.blocklist
 
     await blocklist.block(ann, bob, "spam")
     again = await blocklist.block(ann, bob, "rude")
@@ -68,7 +68,7 @@ async def test_blocking_twice_is_one_event_and_keeps_the_first_reason(olo: Olo) 
 
 async def test_refusals_store_nothing(olo: Olo) -> None:
     [ann] = await _users(olo, "ann-refused")
-    blocklist = olo.services[BlocklistService]
+    blocklist = olo.services.blocklist
     stranger = uuid4()
 
     with pytest.raises(UserNotFoundError):
@@ -84,7 +84,7 @@ async def test_refusals_store_nothing(olo: Olo) -> None:
 
 async def test_blocking_something_that_is_not_a_user_is_not_found(olo: Olo) -> None:
     ann, bob = await _users(olo, "ann-thing", "bob-thing")
-    blocklist = olo.services[BlocklistService]
+    blocklist = olo.services.blocklist
     await blocklist.block(ann, bob)
 
     # A Block aggregate's id is a real aggregate id, but not a user's.

@@ -1,0 +1,28 @@
+"""The billing domain's parts: tariffs, versioned and editable live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domains.billing.projection import TariffProjection
+from domains.billing.queries import TariffQueries
+from domains.billing.schema import BillingQuery
+from domains.billing.service import TariffService
+from eventlog.wiring import Core, Domain, Parts
+
+
+@dataclass(frozen=True)
+class BillingServices:
+    tariffs: TariffService
+    tariff_queries: TariffQueries
+
+
+DOMAIN: Domain[BillingServices] = Domain(
+    "billing", projections=(TariffProjection,), query=(BillingQuery,)
+)
+
+
+def wire(core: Core) -> Parts[BillingServices]:
+    return Parts(
+        BillingServices(TariffService(core.store), TariffQueries(core.pool)),
+    )

@@ -1,0 +1,29 @@
+"""The payment domain's parts: coin packs and store purchases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domains.payment.schema import PaymentMutation, PaymentQuery
+from domains.payment.service import (
+    PaymentService,
+    ReceiptVerifier,
+    SandboxVerifier,
+    load_coin_packs,
+)
+from eventlog.wiring import Core, Domain, Parts
+
+
+@dataclass(frozen=True)
+class PaymentServices:
+    payments: PaymentService
+
+
+DOMAIN: Domain[PaymentServices] = Domain(
+    "payment", query=(PaymentQuery,), mutation=(PaymentMutation,)
+)
+
+
+def wire(core: Core, verifier: ReceiptVerifier | None = None) -> Parts[PaymentServices]:
+    packs = load_coin_packs(core.settings.coin_packs_file)
+    return Parts(PaymentServices(PaymentService(core.store, verifier or SandboxVerifier(), packs)))

@@ -1,0 +1,38 @@
+"""The profile domain's parts: users, roles and devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domains.profile.auth import TokenVerifier
+from domains.profile.projection import ProfileProjection
+from domains.profile.queries import ProfileQueries
+from domains.profile.schema import ProfileMutation
+from domains.profile.service import ProfileService
+from eventlog.wiring import Core, Domain, Parts
+
+
+@dataclass(frozen=True)
+class ProfileServices:
+    profiles: ProfileService
+    profile_queries: ProfileQueries
+    auth: TokenVerifier
+
+
+DOMAIN: Domain[ProfileServices] = Domain(
+    "profile",
+    projections=(ProfileProjection,),
+    mutation=(ProfileMutation,),
+)
+
+
+def wire(core: Core) -> Parts[ProfileServices]:
+    settings = core.settings
+    auth = TokenVerifier(
+        settings.firebase_project_id,
+        emulator=bool(settings.firebase_auth_emulator_host),
+        credentials_file=settings.firebase_credentials_file,
+    )
+    return Parts(
+        ProfileServices(ProfileService(core.store), ProfileQueries(core.pool), auth),
+    )
