@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,14 +98,29 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
     ]
 
 
-def build_schema() -> strawberry.Schema:
+@dataclass(frozen=True)
+class Extension:
+    """A domain added from outside the list above (a test's throwaway domain, a plugin): its
+    description, and what it runs, built last from the core and the domains' services."""
+
+    domain: Domain[Any]
+    wire: Callable[[Core, Services], Parts[Any]] | None = None
+
+
+def _domains(extensions: Sequence[Extension]) -> list[Domain[Any]]:
+    return [*DOMAINS, *(e.domain for e in extensions)]
+
+
+def build_schema(extensions: Sequence[Extension] = ()) -> strawberry.Schema:
+    domains = _domains(extensions)
+
     def merged(name: str, types: list[type]) -> type:
         return merge_types(name, tuple(types))
 
     return strawberry.Schema(
-        query=merged("Query", [t for d in DOMAINS for t in d.query]),
-        mutation=merged("Mutation", [t for d in DOMAINS for t in d.mutation]),
-        subscription=merged("Subscription", [t for d in DOMAINS for t in d.subscription]),
+        query=merged("Query", [t for d in domains for t in d.query]),
+        mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
+        subscription=merged("Subscription", [t for d in domains for t in d.subscription]),
         extensions=[
             lambda: SyntaxReportingParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
@@ -114,14 +129,14 @@ def build_schema() -> strawberry.Schema:
     )
 
 
-def projections() -> list[Projection]:
+def projections(extensions: Sequence[Extension] = ()) -> list[Projection]:
     """A fresh instance of every domain's read models."""
-    return [make() for d in DOMAINS for make in d.projections]
+    return [make() for d in _domains(extensions) for make in d.projections]
 
 
-def channels() -> list[str]:
+def channels(extensions: Sequence[Extension] = ()) -> list[str]:
     """The log's NOTIFY channel and every channel a domain's projections publish on."""
-    return [CHANNEL, *(c for d in DOMAINS for c in d.channels)]
+    return [CHANNEL, *(c for d in _domains(extensions) for c in d.channels)]
 
 
 @dataclass
@@ -207,6 +222,7 @@ async def start(
     *,
     verifier: ReceiptVerifier | None = None,
     clock: Clock | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> Olo:
     """Open the log, create what is missing, start the writer and the listener, wire every
     domain."""
@@ -218,7 +234,7 @@ async def start(
         )
         async with pool.acquire() as conn:
             await create_log_schema(conn)
-            for projection in projections():
+            for projection in projections(extensions):
                 await projection.create_tables(conn)
     writer = GroupCommitWriter(
         pool, batch_max=settings.writer_batch_max, retries=settings.writer_retries
@@ -232,12 +248,14 @@ async def start(
         retries=settings.command_retries,
     )
     hub = StreamHub(database_url)
-    await hub.start(channels())
+    await hub.start(channels(extensions))
     core = Core(settings, pool, event_log.mapper, store, hub, clock or SystemClock())
     parts = wire_domains(core, verifier)
+    services = merged_services(Services, (part.services for part in parts))
+    parts += [e.wire(core, services) for e in extensions if e.wire is not None]
     mapper, page = event_log.mapper, settings.projection_page_size
     runners: list[ProjectionRunner | PolicyRunner] = [
-        ProjectionRunner(p, pool, mapper, page_size=page) for p in projections()
+        ProjectionRunner(p, pool, mapper, page_size=page) for p in projections(extensions)
     ]
     runners += [PolicyRunner(p, pool, mapper) for part in parts for p in part.policies]
     tune_garbage_collector(settings)
@@ -249,7 +267,7 @@ async def start(
         writer,
         store,
         hub,
-        merged_services(Services, (part.services for part in parts)),
+        services,
         runners,
         [job for part in parts for job in part.jobs],
         [close for part in parts for close in part.closers],
@@ -263,13 +281,16 @@ def create_app(
     run_worker: bool = True,
     verifier: ReceiptVerifier | None = None,
     clock: Clock | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> FastAPI:
     """The HTTP app; its lifespan starts olo (and a worker, when asked)."""
     holder: dict[str, Olo] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        olo = await start(settings, database_url, verifier=verifier, clock=clock)
+        olo = await start(
+            settings, database_url, verifier=verifier, clock=clock, extensions=extensions
+        )
         holder["olo"] = olo
         app.state.olo = olo
         if run_worker:
@@ -284,17 +305,16 @@ def create_app(
 
     app = FastAPI(title="olo", lifespan=lifespan)
     graphql = GraphQLRouter(
-        build_schema(),
+        build_schema(extensions),
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
-    for domain in DOMAINS:
-        for router in (
-            domain.routes(settings, lambda: holder["olo"].services) if domain.routes else ()
-        ):
-            app.include_router(router)
+    for domain in _domains(extensions):
+        if domain.routes is not None:
+            for router in domain.routes(settings, lambda: holder["olo"].services):
+                app.include_router(router)
 
     app.include_router(ops_router(lambda: holder.get("olo")))
 
