@@ -108,7 +108,7 @@ def test_the_fixture_has_a_row_for_every_topic_the_aggregates_declare() -> None:
 def test_a_stored_event_decodes_to_its_declared_class_and_typed_fields(
     mapper: Mapper[Any], row: dict[str, Any]
 ) -> None:
-    event = mapper.to_domain_event(stored(row))
+    event: Any = mapper.to_domain_event(stored(row))
     cls = event_class_of(row["topic"])
     assert type(event) is cls
     state = json.loads(row["state"])
