@@ -160,7 +160,9 @@ class Call(Aggregate):
         caller: dict[str, Any]  # the Schedule.as_dict() the call is billed by
         streamer: dict[str, Any]
         media_deadline: float
-        device_id: UUID | None  # the device it was answered on
+        # The device it was answered on; absent from events stored before devices were told
+        # apart, which read it as None.
+        device_id: UUID | None = None
 
     @event(Accepted)
     def _accepted(
@@ -185,7 +187,7 @@ class Call(Aggregate):
     class Declined(Aggregate.Event):
         TOPIC = "olo.video:Call.Declined"
         at: float
-        device_id: UUID | None
+        device_id: UUID | None = None  # as on Accepted
 
     @event(Declined)
     def _declined(self, at: float, device_id: UUID | None = None) -> None:
