@@ -23,7 +23,7 @@ from eventlog.projection import ProjectionRunner, rebuild
 from eventlog.settings import Settings
 
 
-async def write_log(olo, events: int, wallets: int) -> int:  # type: ignore[no-untyped-def]
+async def write_log(olo, events: int, wallets: int) -> int:
     mapper, pool = olo.event_log.mapper, olo.pool
     rng = random.Random(7)
     accounts = [Account(owner_id=uuid4(), kind=AccountKind.WALLET) for _ in range(wallets)]

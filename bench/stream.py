@@ -30,7 +30,7 @@ PORT = 8766
 QUERY = "subscription { balance { coins version position } }"
 
 
-def api_app():  # type: ignore[no-untyped-def]
+def api_app():
     from app import create_app
 
     return create_app(Settings(), os.environ["OLO_BENCH_STREAM_DATABASE_URL"], run_worker=False)

@@ -123,7 +123,7 @@ class StreamHub:
             try:
                 self._conn = await connect(self._database_url)
                 for channel in self._channels:
-                    await self._conn.add_listener(channel, self._on_notify)  # type: ignore[arg-type]
+                    await self._conn.add_listener(channel, self._on_notify)
                 self._connected.set()
                 if not first:
                     self._resync()

@@ -56,7 +56,7 @@ def ops_router(running: Callable[[], Running | None]) -> APIRouter:
     """The endpoints; `running` gives the process once it has started (None before)."""
     router = APIRouter()
     registry = CollectorRegistry()
-    registry.register(_Collector(running))  # type: ignore[arg-type]
+    registry.register(_Collector(running))
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -84,7 +84,12 @@ class Account(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.balance:Account.Created"
 
-    @event("Opened", topic="olo.balance:Account.Opened")
+    class Opened(Created):
+        TOPIC = "olo.balance:Account.Opened"
+        owner_id: UUID
+        kind: str  # an AccountKind (read back from the log as its value)
+
+    @event(Opened)
     def __init__(self, owner_id: UUID, kind: AccountKind) -> None:
         self.owner_id = owner_id
         self.kind = AccountKind(kind)
@@ -161,7 +166,16 @@ class Transfer(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.balance:Transfer.Created"
 
-    @event("Made", topic="olo.balance:Transfer.Made")
+    class Made(Created):
+        TOPIC = "olo.balance:Transfer.Made"
+        key: str
+        source: UUID
+        target: UUID
+        amount: int
+        reason: str
+        memo: str
+
+    @event(Made)
     def __init__(
         self, key: str, source: UUID, target: UUID, amount: int, reason: str, memo: str
     ) -> None:

@@ -111,7 +111,13 @@ class Tariff(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.billing:Tariff.Created"
 
-    @event("Published", topic="olo.billing:Tariff.Published")
+    class Published(Created):
+        TOPIC = "olo.billing:Tariff.Published"
+        kind: str  # a CallKind's value
+        caller: dict[str, Any]  # a Schedule.as_dict()
+        streamer: dict[str, Any]
+
+    @event(Published)
     def __init__(self, kind: CallKind, caller: dict[str, Any], streamer: dict[str, Any]) -> None:
         self.kind = CallKind(kind)
         self.caller = Schedule.of(caller)
@@ -133,7 +139,12 @@ class Tariff(Aggregate):
         streamer.check()
         self._revised(caller.as_dict(), streamer.as_dict())
 
-    @event("Revised", topic="olo.billing:Tariff.Revised")
+    class Revised(Aggregate.Event):
+        TOPIC = "olo.billing:Tariff.Revised"
+        caller: dict[str, Any]
+        streamer: dict[str, Any]
+
+    @event(Revised)
     def _revised(self, caller: dict[str, Any], streamer: dict[str, Any]) -> None:
         self.caller = Schedule.of(caller)
         self.streamer = Schedule.of(streamer)

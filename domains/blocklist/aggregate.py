@@ -89,11 +89,22 @@ class Block(Aggregate):
 
     # The events repeat both ids so that read models and other domains (video ends a call
     # on a block) need nothing but the event itself.
-    @event("Blocked", topic="olo.blocklist:Block.Blocked")
+    class Blocked(Aggregate.Event):
+        TOPIC = "olo.blocklist:Block.Blocked"
+        blocker_id: UUID
+        blocked_id: UUID
+        reason: str
+
+    @event(Blocked)
     def _blocked(self, blocker_id: UUID, blocked_id: UUID, reason: str) -> None:
         self.reason = reason
         self.active = True
 
-    @event("Unblocked", topic="olo.blocklist:Block.Unblocked")
+    class Unblocked(Aggregate.Event):
+        TOPIC = "olo.blocklist:Block.Unblocked"
+        blocker_id: UUID
+        blocked_id: UUID
+
+    @event(Unblocked)
     def _unblocked(self, blocker_id: UUID, blocked_id: UUID) -> None:
         self.active = False

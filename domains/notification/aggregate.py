@@ -63,7 +63,17 @@ class Notification(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.notification:Notification.Created"
 
-    @event("Requested", topic="olo.notification:Notification.Requested")
+    class Requested(Created):
+        TOPIC = "olo.notification:Notification.Requested"
+        key: str
+        recipient_id: UUID
+        kind: str  # a NotificationKind's value
+        payload: dict[str, Any]
+        at: float
+        ack_deadline: float
+        skip_device_id: UUID | None
+
+    @event(Requested)
     def __init__(
         self,
         key: str,
@@ -113,7 +123,11 @@ class Notification(Aggregate):
         if self.status is NotificationStatus.REQUESTED and self.kind not in PUSH_ONLY:
             self._delivered(at)
 
-    @event("DeliveredInApp", topic="olo.notification:Notification.DeliveredInApp")
+    class DeliveredInApp(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.DeliveredInApp"
+        at: float
+
+    @event(DeliveredInApp)
     def _delivered(self, at: float) -> None:
         self.status = NotificationStatus.DELIVERED
 
@@ -124,7 +138,11 @@ class Notification(Aggregate):
         if self.waiting and self.kind not in PUSH_ONLY:
             self._acknowledged(at)
 
-    @event("Acknowledged", topic="olo.notification:Notification.Acknowledged")
+    class Acknowledged(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.Acknowledged"
+        at: float
+
+    @event(Acknowledged)
     def _acknowledged(self, at: float) -> None:
         self.status = NotificationStatus.ACKNOWLEDGED
 
@@ -135,7 +153,11 @@ class Notification(Aggregate):
             self._withdrawn(at)
         return self.push_begun
 
-    @event("Withdrawn", topic="olo.notification:Notification.Withdrawn")
+    class Withdrawn(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.Withdrawn"
+        at: float
+
+    @event(Withdrawn)
     def _withdrawn(self, at: float) -> None:
         self.status = NotificationStatus.WITHDRAWN
 
@@ -148,7 +170,12 @@ class Notification(Aggregate):
         self._push_started(self.push_rounds + 1, at)
         return True
 
-    @event("PushStarted", topic="olo.notification:Notification.PushStarted")
+    class PushStarted(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.PushStarted"
+        round: int  # the dispatcher's round: more than one after a crash cut one short
+        at: float
+
+    @event(PushStarted)
     def _push_started(self, round: int, at: float) -> None:
         self.push_rounds = round
         self.status = NotificationStatus.PUSHING
@@ -159,7 +186,15 @@ class Notification(Aggregate):
         """One try to push to one device, with the provider's answer (kept short)."""
         self._attempted(device_id, provider, outcome, response[:500], at)
 
-    @event("PushAttempted", topic="olo.notification:Notification.PushAttempted")
+    class PushAttempted(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.PushAttempted"
+        device_id: UUID
+        provider: str
+        outcome: str
+        response: str  # the provider's answer, cut to 500 characters
+        at: float
+
+    @event(PushAttempted)
     def _attempted(
         self, device_id: UUID, provider: str, outcome: str, response: str, at: float
     ) -> None:
@@ -173,11 +208,19 @@ class Notification(Aggregate):
         else:
             self._failed(at)
 
-    @event("Pushed", topic="olo.notification:Notification.Pushed")
+    class Pushed(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.Pushed"
+        at: float
+
+    @event(Pushed)
     def _pushed(self, at: float) -> None:
         self.status = NotificationStatus.PUSHED
 
-    @event("Failed", topic="olo.notification:Notification.Failed")
+    class Failed(Aggregate.Event):
+        TOPIC = "olo.notification:Notification.Failed"
+        at: float
+
+    @event(Failed)
     def _failed(self, at: float) -> None:
         self.status = NotificationStatus.FAILED
 
@@ -202,7 +245,11 @@ class Preferences(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.notification:Preferences.Created"
 
-    @event("Started", topic="olo.notification:Preferences.Started")
+    class Started(Created):
+        TOPIC = "olo.notification:Preferences.Started"
+        user_id: UUID
+
+    @event(Started)
     def __init__(self, user_id: UUID) -> None:
         self.user_id = user_id
         self.muted: set[NotificationKind] = set()
@@ -220,7 +267,11 @@ class Preferences(Aggregate):
         if kind not in self.muted:
             self._muted(kind)
 
-    @event("Muted", topic="olo.notification:Preferences.Muted")
+    class Muted(Aggregate.Event):
+        TOPIC = "olo.notification:Preferences.Muted"
+        kind: str  # a NotificationKind's value
+
+    @event(Muted)
     def _muted(self, kind: NotificationKind) -> None:
         self.muted.add(NotificationKind(kind))
 
@@ -228,6 +279,10 @@ class Preferences(Aggregate):
         if NotificationKind(kind) in self.muted:
             self._unmuted(NotificationKind(kind))
 
-    @event("Unmuted", topic="olo.notification:Preferences.Unmuted")
+    class Unmuted(Aggregate.Event):
+        TOPIC = "olo.notification:Preferences.Unmuted"
+        kind: str
+
+    @event(Unmuted)
     def _unmuted(self, kind: NotificationKind) -> None:
         self.muted.discard(NotificationKind(kind))

@@ -4,6 +4,7 @@ a key derived from the event, so a replay or a crash never asks twice."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from domains.balance.service import AccountRef, BalanceService
 from domains.notification.aggregate import NotificationKind
@@ -11,15 +12,6 @@ from domains.notification.service import NotificationService
 from domains.video.aggregate import SERVER_ENDED, Call, EndReason
 
 LOW_BALANCE_COINS = 60  # under this after a call, the caller cannot pay a minute of the seed
-
-
-# How a call stopped ringing, as the dismissal push tells the devices.
-_STOPPED_RINGING = {
-    "Accepted": "answered",
-    "Declined": "declined",
-    "Cancelled": "cancelled",
-    "Missed": "missed",
-}
 
 
 class CallNotificationPolicy:
@@ -44,46 +36,50 @@ class CallNotificationPolicy:
         self.balance = balance
 
     async def handle(self, event: Any, position: int) -> None:
-        call_id = str(event.originator_id)
-        notify = self.notifications.notify
-        if isinstance(event, Call.Requested):
-            payload = {
-                "callId": call_id,
-                "callerId": str(event.caller_id),
-                "callKind": str(event.kind),
-            }
-            await notify(
-                event.callee_id, NotificationKind.INCOMING_CALL, payload, key=f"call/{call_id}/in"
-            )
-            return
-        stopped = _STOPPED_RINGING.get(type(event).__name__)
-        if stopped is not None:
-            await self._stopped_ringing(event, stopped)
-        if isinstance(event, Call.Missed):
-            call = await self._call(event)
-            payload = {"callId": call_id, "callerId": str(call.caller_id)}
-            await notify(
-                call.callee_id, NotificationKind.MISSED_CALL, payload, key=f"call/{call_id}/missed"
-            )
-        elif isinstance(event, Call.Ended):
-            await self._ended(event, await self._call(event))
+        match event:
+            case Call.Requested():
+                await self._incoming(event)
+            case Call.Accepted():
+                await self._stopped_ringing(event.originator_id, "answered", event.device_id)
+            case Call.Declined():
+                await self._stopped_ringing(event.originator_id, "declined", event.device_id)
+            case Call.Cancelled():
+                await self._stopped_ringing(event.originator_id, "cancelled", None)
+            case Call.Missed():
+                await self._stopped_ringing(event.originator_id, "missed", None)
+                await self._missed(await self._call(event.originator_id))
+            case Call.Ended():
+                await self._ended(event, await self._call(event.originator_id))
 
-    async def _stopped_ringing(self, event: Any, how: str) -> None:
-        """No ringing push after the call stopped ringing; if one had begun, a dismissal to
-        every device of the callee but the one that answered or declined."""
+    async def _incoming(self, event: Call.Requested) -> None:
         call_id = str(event.originator_id)
+        payload = {"callId": call_id, "callerId": str(event.caller_id), "callKind": str(event.kind)}
+        await self.notifications.notify(
+            event.callee_id, NotificationKind.INCOMING_CALL, payload, key=f"call/{call_id}/in"
+        )
+
+    async def _stopped_ringing(self, call_id: UUID, how: str, device_id: UUID | None) -> None:
+        """No ringing push after the call stopped ringing (`how`, as the dismissal push tells
+        the devices); if one had begun, a dismissal to every device of the callee but the one
+        that answered or declined."""
         if not await self.notifications.withdraw(f"call/{call_id}/in"):
             return
-        call = await self._call(event)
+        call = await self._call(call_id)
         await self.notifications.notify(
             call.callee_id,
             NotificationKind.RINGING_ENDED,
-            {"callId": call_id, "reason": how},
+            {"callId": str(call_id), "reason": how},
             key=f"call/{call_id}/ringing_ended",
-            skip_device=getattr(event, "device_id", None),  # absent from older events
+            skip_device=device_id,
         )
 
-    async def _ended(self, event: Any, call: Call) -> None:
+    async def _missed(self, call: Call) -> None:
+        payload = {"callId": str(call.id), "callerId": str(call.caller_id)}
+        await self.notifications.notify(
+            call.callee_id, NotificationKind.MISSED_CALL, payload, key=f"call/{call.id}/missed"
+        )
+
+    async def _ended(self, event: Call.Ended, call: Call) -> None:
         call_id = str(call.id)
         reason = EndReason(event.reason)
         if reason in SERVER_ENDED:
@@ -103,7 +99,7 @@ class CallNotificationPolicy:
                 key=f"call/{call_id}/low_balance",
             )
 
-    async def _call(self, event: Any) -> Call:
-        call = await self.notifications.store.load(event.originator_id, fresh=True)
+    async def _call(self, call_id: UUID) -> Call:
+        call = await self.notifications.store.load(call_id, fresh=True)
         assert isinstance(call, Call)
         return call

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from domains.notification.aggregate import PUSH_ONLY, Notification, NotificationKind
+from domains.notification.aggregate import (
+    PUSH_ONLY,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+)
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -30,14 +35,23 @@ CREATE INDEX IF NOT EXISTS notification_items_open ON notification_items (ack_de
     WHERE status IN ('requested', 'delivered', 'pushing');
 """
 
-_STATUS = {
-    "DeliveredInApp": "delivered",
-    "Acknowledged": "acknowledged",
-    "Withdrawn": "withdrawn",
-    "PushStarted": "pushing",
-    "Pushed": "pushed",
-    "Failed": "failed",
-}
+
+def _status_after(event: object) -> NotificationStatus | None:
+    """The status a change leaves a notification in (None: a push attempt changes none)."""
+    match event:
+        case Notification.DeliveredInApp():
+            return NotificationStatus.DELIVERED
+        case Notification.Acknowledged():
+            return NotificationStatus.ACKNOWLEDGED
+        case Notification.Withdrawn():
+            return NotificationStatus.WITHDRAWN
+        case Notification.PushStarted():
+            return NotificationStatus.PUSHING
+        case Notification.Pushed():
+            return NotificationStatus.PUSHED
+        case Notification.Failed():
+            return NotificationStatus.FAILED
+    return None
 
 
 class NotificationProjection:
@@ -82,8 +96,8 @@ class NotificationProjection:
             change[2] = position
             if isinstance(e, Notification.PushAttempted):
                 change[1] += 1
-            else:
-                change[0] = _STATUS[type(e).__name__]
+            elif (status := _status_after(e)) is not None:
+                change[0] = status.value
         if created:
             await conn.executemany(
                 "INSERT INTO notification_items (notification_id, recipient_id, kind, "

@@ -41,7 +41,15 @@ class Purchase(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.payment:Purchase.Created"
 
-    @event("Completed", topic="olo.payment:Purchase.Completed")
+    class Completed(Created):
+        TOPIC = "olo.payment:Purchase.Completed"
+        store: str
+        transaction_id: str
+        user_id: UUID
+        pack_id: str
+        coins: int
+
+    @event(Completed)
     def __init__(
         self, store: str, transaction_id: str, user_id: UUID, pack_id: str, coins: int
     ) -> None:

@@ -60,7 +60,13 @@ class User(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.profile:User.Created"
 
-    @event("Registered", topic="olo.profile:User.Registered")
+    class Registered(Created):
+        TOPIC = "olo.profile:User.Registered"
+        firebase_uid: str
+        display_name: str
+        email: str | None
+
+    @event(Registered)
     def __init__(self, firebase_uid: str, display_name: str, email: str | None) -> None:
         self.firebase_uid = firebase_uid
         self.role = Role.USER
@@ -79,7 +85,12 @@ class User(Aggregate):
         if public or private:
             self._updated(public, private)
 
-    @event("ProfileUpdated", topic="olo.profile:User.ProfileUpdated")
+    class ProfileUpdated(Aggregate.Event):
+        TOPIC = "olo.profile:User.ProfileUpdated"
+        public: dict[str, Any]  # only the fields that changed
+        private: dict[str, Any]
+
+    @event(ProfileUpdated)
     def _updated(self, public: dict[str, Any], private: dict[str, Any]) -> None:
         self.public.update(public)
         self.private.update(private)
@@ -88,7 +99,11 @@ class User(Aggregate):
         if Role(role) != self.role:
             self._role_changed(Role(role))
 
-    @event("RoleChanged", topic="olo.profile:User.RoleChanged")
+    class RoleChanged(Aggregate.Event):
+        TOPIC = "olo.profile:User.RoleChanged"
+        role: str  # a Role's value
+
+    @event(RoleChanged)
     def _role_changed(self, role: Role) -> None:
         self.role = Role(role)
 
@@ -139,7 +154,14 @@ class Device(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.profile:Device.Created"
 
-    @event("Registered", topic="olo.profile:Device.Registered")
+    class Registered(Created):
+        TOPIC = "olo.profile:Device.Registered"
+        owner_id: UUID
+        platform: str  # a Platform's value
+        tokens: dict[str, str | None]  # fcm_token, onesignal_id, voip_token
+        app_version: str
+
+    @event(Registered)
     def __init__(
         self, owner_id: UUID, platform: Platform, tokens: dict[str, str | None], app_version: str
     ) -> None:
@@ -163,7 +185,13 @@ class Device(Aggregate):
         ):
             self._reregistered(owner_id, dict(tokens), app_version)
 
-    @event("Reregistered", topic="olo.profile:Device.Reregistered")
+    class Reregistered(Aggregate.Event):
+        TOPIC = "olo.profile:Device.Reregistered"
+        owner_id: UUID
+        tokens: dict[str, str | None]
+        app_version: str
+
+    @event(Reregistered)
     def _reregistered(
         self, owner_id: UUID, tokens: dict[str, str | None], app_version: str
     ) -> None:
@@ -176,6 +204,9 @@ class Device(Aggregate):
         if self.active:
             self._unregistered()
 
-    @event("Unregistered", topic="olo.profile:Device.Unregistered")
+    class Unregistered(Aggregate.Event):
+        TOPIC = "olo.profile:Device.Unregistered"
+
+    @event(Unregistered)
     def _unregistered(self) -> None:
         self.active = False

@@ -60,59 +60,61 @@ class ProfileProjection:
     ) -> dict[str, list[tuple[str, Any]]]:
         for recorded in events:
             e, position = recorded.event, recorded.position
-            if isinstance(e, User.Registered):
-                await conn.execute(
-                    "INSERT INTO profile_users VALUES ($1, $2, 'user', $3, $4, $5, 1, $6) "
-                    "ON CONFLICT DO NOTHING",
-                    e.originator_id,
-                    e.firebase_uid,
-                    {"display_name": e.display_name},
-                    {"email": e.email} if e.email else {},
-                    e.timestamp,
-                    position,
-                )
-            elif isinstance(e, User.ProfileUpdated):
-                await conn.execute(
-                    "UPDATE profile_users SET public = public || $2::jsonb, "
-                    "private = private || $3::jsonb, version = $4, position = $5 "
-                    "WHERE user_id = $1",
-                    e.originator_id,
-                    e.public,
-                    e.private,
-                    e.originator_version,
-                    position,
-                )
-            elif isinstance(e, Device.Registered | Device.Reregistered):
-                await conn.execute(
-                    "INSERT INTO profile_devices VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9) "
-                    "ON CONFLICT (device_id) DO UPDATE SET owner_id = $2, fcm_token = $4, "
-                    "onesignal_id = $5, voip_token = $6, app_version = $7, active = true, "
-                    "updated_at = $8, position = $9",
-                    e.originator_id,
-                    e.owner_id,
-                    str(e.platform) if isinstance(e, Device.Registered) else "",
-                    e.tokens.get("fcm_token"),
-                    e.tokens.get("onesignal_id"),
-                    e.tokens.get("voip_token"),
-                    e.app_version,
-                    e.timestamp,
-                    position,
-                )
-            elif isinstance(e, Device.Unregistered):
-                await conn.execute(
-                    "UPDATE profile_devices SET active = false, updated_at = $2, position = $3 "
-                    "WHERE device_id = $1",
-                    e.originator_id,
-                    e.timestamp,
-                    position,
-                )
-            elif isinstance(e, User.RoleChanged):
-                await conn.execute(
-                    "UPDATE profile_users SET role = $2, version = $3, position = $4 "
-                    "WHERE user_id = $1",
-                    e.originator_id,
-                    str(e.role),
-                    e.originator_version,
-                    position,
-                )
+            match e:
+                case User.Registered():
+                    await conn.execute(
+                        "INSERT INTO profile_users VALUES ($1, $2, 'user', $3, $4, $5, 1, $6) "
+                        "ON CONFLICT DO NOTHING",
+                        e.originator_id,
+                        e.firebase_uid,
+                        {"display_name": e.display_name},
+                        {"email": e.email} if e.email else {},
+                        e.timestamp,
+                        position,
+                    )
+                case User.ProfileUpdated():
+                    await conn.execute(
+                        "UPDATE profile_users SET public = public || $2::jsonb, "
+                        "private = private || $3::jsonb, version = $4, position = $5 "
+                        "WHERE user_id = $1",
+                        e.originator_id,
+                        e.public,
+                        e.private,
+                        e.originator_version,
+                        position,
+                    )
+                case Device.Registered() | Device.Reregistered():
+                    await conn.execute(
+                        "INSERT INTO profile_devices "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9) "
+                        "ON CONFLICT (device_id) DO UPDATE SET owner_id = $2, fcm_token = $4, "
+                        "onesignal_id = $5, voip_token = $6, app_version = $7, active = true, "
+                        "updated_at = $8, position = $9",
+                        e.originator_id,
+                        e.owner_id,
+                        str(e.platform) if isinstance(e, Device.Registered) else "",
+                        e.tokens.get("fcm_token"),
+                        e.tokens.get("onesignal_id"),
+                        e.tokens.get("voip_token"),
+                        e.app_version,
+                        e.timestamp,
+                        position,
+                    )
+                case Device.Unregistered():
+                    await conn.execute(
+                        "UPDATE profile_devices SET active = false, updated_at = $2, position = $3 "
+                        "WHERE device_id = $1",
+                        e.originator_id,
+                        e.timestamp,
+                        position,
+                    )
+                case User.RoleChanged():
+                    await conn.execute(
+                        "UPDATE profile_users SET role = $2, version = $3, position = $4 "
+                        "WHERE user_id = $1",
+                        e.originator_id,
+                        str(e.role),
+                        e.originator_version,
+                        position,
+                    )
         return {}

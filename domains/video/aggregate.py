@@ -72,7 +72,16 @@ class Call(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.video:Call.Created"
 
-    @event("Requested", topic="olo.video:Call.Requested")
+    class Requested(Created):
+        TOPIC = "olo.video:Call.Requested"
+        kind: str  # a CallKind's value
+        caller_id: UUID
+        callee_id: UUID
+        at: float
+        ring_deadline: float
+        roulette_id: UUID | None  # the roulette session this call is an offer of
+
+    @event(Requested)
     def __init__(
         self,
         kind: CallKind,
@@ -144,7 +153,18 @@ class Call(Aggregate):
             at, tariff_version, caller.as_dict(), streamer.as_dict(), media_deadline, device_id
         )
 
-    @event("Accepted", topic="olo.video:Call.Accepted")
+    class Accepted(Aggregate.Event):
+        TOPIC = "olo.video:Call.Accepted"
+        at: float
+        tariff_version: int
+        caller: dict[str, Any]  # the Schedule.as_dict() the call is billed by
+        streamer: dict[str, Any]
+        media_deadline: float
+        # The device it was answered on; absent from events stored before devices were told
+        # apart, which read it as None.
+        device_id: UUID | None = None
+
+    @event(Accepted)
     def _accepted(
         self,
         at: float,
@@ -164,7 +184,12 @@ class Call(Aggregate):
         self._require(CallStatus.RINGING)
         self._declined(at, device_id)
 
-    @event("Declined", topic="olo.video:Call.Declined")
+    class Declined(Aggregate.Event):
+        TOPIC = "olo.video:Call.Declined"
+        at: float
+        device_id: UUID | None = None  # as on Accepted
+
+    @event(Declined)
     def _declined(self, at: float, device_id: UUID | None = None) -> None:
         self.status = CallStatus.DECLINED
         self.ended_at = at
@@ -175,7 +200,11 @@ class Call(Aggregate):
             raise CallStateError("the call is still ringing")
         self._missed(at)
 
-    @event("Missed", topic="olo.video:Call.Missed")
+    class Missed(Aggregate.Event):
+        TOPIC = "olo.video:Call.Missed"
+        at: float
+
+    @event(Missed)
     def _missed(self, at: float) -> None:
         self.status = CallStatus.MISSED
         self.ended_at = at
@@ -184,7 +213,11 @@ class Call(Aggregate):
         self._require(CallStatus.RINGING)
         self._cancelled(at)
 
-    @event("Cancelled", topic="olo.video:Call.Cancelled")
+    class Cancelled(Aggregate.Event):
+        TOPIC = "olo.video:Call.Cancelled"
+        at: float
+
+    @event(Cancelled)
     def _cancelled(self, at: float) -> None:
         self.status = CallStatus.CANCELLED
         self.ended_at = at
@@ -203,7 +236,13 @@ class Call(Aggregate):
         if self.status is CallStatus.ACCEPTED and all(self.present.values()):
             self._connected(at)
 
-    @event("MediaJoined", topic="olo.video:Call.MediaJoined")
+    class MediaJoined(Aggregate.Event):
+        TOPIC = "olo.video:Call.MediaJoined"
+        side: str  # a Side's value
+        at: float
+        seq: int
+
+    @event(MediaJoined)
     def _joined(self, side: Side, at: float, seq: int) -> None:
         self.present[Side(side)] = True
         self.media_seq[Side(side)] = seq
@@ -215,13 +254,23 @@ class Call(Aggregate):
             return
         self._left(Side(side), at, seq)
 
-    @event("MediaLeft", topic="olo.video:Call.MediaLeft")
+    class MediaLeft(Aggregate.Event):
+        TOPIC = "olo.video:Call.MediaLeft"
+        side: str
+        at: float
+        seq: int
+
+    @event(MediaLeft)
     def _left(self, side: Side, at: float, seq: int) -> None:
         self.present[Side(side)] = False
         self.media_seq[Side(side)] = seq
         self.absent_since[Side(side)] = at
 
-    @event("Connected", topic="olo.video:Call.Connected")
+    class Connected(Aggregate.Event):
+        TOPIC = "olo.video:Call.Connected"
+        at: float
+
+    @event(Connected)
     def _connected(self, at: float) -> None:
         self.status = CallStatus.CONNECTED
         self.connected_at = at
@@ -255,7 +304,15 @@ class Call(Aggregate):
             raise CallStateError(f"{side.value} checkpoint {index} is not the next one")
         self._charged(Side(side), index, coins, due_at, at)
 
-    @event("Charged", topic="olo.video:Call.Charged")
+    class Charged(Aggregate.Event):
+        TOPIC = "olo.video:Call.Charged"
+        side: str
+        index: int  # the side's checkpoint
+        coins: int
+        due_at: float
+        at: float
+
+    @event(Charged)
     def _charged(self, side: Side, index: int, coins: int, due_at: float, at: float) -> None:
         self.paid[Side(side)] = index + 1
         self.coins[Side(side)] += coins
@@ -264,7 +321,12 @@ class Call(Aggregate):
         if index > self.warned:
             self._warned(index, at)
 
-    @event("EndingSoon", topic="olo.video:Call.EndingSoon")
+    class EndingSoon(Aggregate.Event):
+        TOPIC = "olo.video:Call.EndingSoon"
+        index: int  # the caller checkpoint the wallet does not cover
+        at: float
+
+    @event(EndingSoon)
     def _warned(self, index: int, at: float) -> None:
         self.warned = index
 
@@ -283,7 +345,14 @@ class Call(Aggregate):
         self._require(CallStatus.ACCEPTED, CallStatus.CONNECTED)
         self._ended(EndReason(reason), at, billed_seconds, refunded)
 
-    @event("Ended", topic="olo.video:Call.Ended")
+    class Ended(Aggregate.Event):
+        TOPIC = "olo.video:Call.Ended"
+        reason: str  # an EndReason's value
+        at: float
+        billed_seconds: float
+        refunded: int
+
+    @event(Ended)
     def _ended(self, reason: EndReason, at: float, billed_seconds: float, refunded: int) -> None:
         self.status = CallStatus.ENDED
         self.end_reason = EndReason(reason)
@@ -308,7 +377,11 @@ class Line(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.video:Line.Created"
 
-    @event("Opened", topic="olo.video:Line.Opened")
+    class Opened(Created):
+        TOPIC = "olo.video:Line.Opened"
+        user_id: UUID
+
+    @event(Opened)
     def __init__(self, user_id: UUID) -> None:
         self.user_id = user_id
         self.call_id: UUID | None = None
@@ -321,7 +394,11 @@ class Line(Aggregate):
     def busy(self) -> bool:
         return self.call_id is not None
 
-    @event("Engaged", topic="olo.video:Line.Engaged")
+    class Engaged(Aggregate.Event):
+        TOPIC = "olo.video:Line.Engaged"
+        call_id: UUID
+
+    @event(Engaged)
     def engage(self, call_id: UUID) -> None:
         self.call_id = call_id
 
@@ -329,7 +406,11 @@ class Line(Aggregate):
         if self.call_id == call_id:
             self._released(call_id)
 
-    @event("Released", topic="olo.video:Line.Released")
+    class Released(Aggregate.Event):
+        TOPIC = "olo.video:Line.Released"
+        call_id: UUID
+
+    @event(Released)
     def _released(self, call_id: UUID) -> None:
         self.call_id = None
 
@@ -346,7 +427,13 @@ class Availability(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.video:Availability.Created"
 
-    @event("Set", topic="olo.video:Availability.Set")
+    class Set(Created):
+        TOPIC = "olo.video:Availability.Set"
+        user_id: UUID
+        calls: bool
+        roulette: bool
+
+    @event(Set)
     def __init__(self, user_id: UUID, calls: bool, roulette: bool) -> None:
         self.user_id = user_id
         self.calls = calls
@@ -360,7 +447,12 @@ class Availability(Aggregate):
         if (calls, roulette) != (self.calls, self.roulette):
             self._changed(calls, roulette)
 
-    @event("Changed", topic="olo.video:Availability.Changed")
+    class Changed(Aggregate.Event):
+        TOPIC = "olo.video:Availability.Changed"
+        calls: bool
+        roulette: bool
+
+    @event(Changed)
     def _changed(self, calls: bool, roulette: bool) -> None:
         self.calls = calls
         self.roulette = roulette
@@ -380,7 +472,14 @@ class MediaNotice(Aggregate):
     class Created(Aggregate.Created):
         TOPIC = "olo.video:MediaNotice.Created"
 
-    @event("Received", topic="olo.video:MediaNotice.Received")
+    class Received(Created):
+        TOPIC = "olo.video:MediaNotice.Received"
+        notice_id: str
+        event_type: int
+        channel: str
+        uid: int | None
+
+    @event(Received)
     def __init__(self, notice_id: str, event_type: int, channel: str, uid: int | None) -> None:
         self.notice_id = notice_id
         self.event_type = event_type

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from domains.video.aggregate import Availability, Call, Side
+from domains.video.aggregate import Availability, Call, CallStatus, Side
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -58,25 +58,20 @@ CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
 """
 
 # Which callEvents item each lifecycle event becomes, and who receives it.
-_LIFECYCLE = {
-    "Requested": ("incoming", "both"),
-    "Accepted": ("accepted", "both"),
-    "Declined": ("declined", "both"),
-    "Missed": ("missed", "both"),
-    "Cancelled": ("cancelled", "both"),
-    "Connected": ("connected", "both"),
-    "Ended": ("ended", "both"),
-    "EndingSoon": ("endingSoon", "caller"),
+_LIFECYCLE: dict[type[Any], tuple[str, str]] = {
+    Call.Requested: ("incoming", "both"),
+    Call.Accepted: ("accepted", "both"),
+    Call.Declined: ("declined", "both"),
+    Call.Missed: ("missed", "both"),
+    Call.Cancelled: ("cancelled", "both"),
+    Call.Connected: ("connected", "both"),
+    Call.Ended: ("ended", "both"),
+    Call.EndingSoon: ("endingSoon", "caller"),
 }
-_STATUS = {
-    "Requested": "ringing",
-    "Accepted": "accepted",
-    "Declined": "declined",
-    "Missed": "missed",
-    "Cancelled": "cancelled",
-    "Connected": "connected",
-    "Ended": "ended",
-}
+_Changed = (
+    Call.Accepted | Call.Declined | Call.Missed | Call.Cancelled | Call.Connected | Call.Ended
+)
+_Timed = _Changed | Call.Requested | Call.Charged | Call.EndingSoon
 
 
 def shard_of(call_id: UUID, shards: int) -> int:
@@ -120,19 +115,28 @@ class CallProjection:
         charged: dict[UUID, list[int]] = defaultdict(lambda: [0, 0])  # caller coins, position
         for recorded in events:
             e, position = recorded.event, recorded.position
-            name = type(e).__name__
-            if isinstance(e, Availability.Set | Availability.Changed):
-                await self._availability(conn, e)
-            elif isinstance(e, Call.Charged):
-                if Side(e.side) is Side.CALLER:
-                    totals = charged[e.originator_id]
-                    totals[0] += e.coins
-                    totals[1] = position
-                await self._announce_charge(conn, e, position, calls, earnings)
-            elif name in _STATUS:
-                await self._lifecycle(conn, e, name, position)
-            if name in _LIFECYCLE:
-                kind, to = _LIFECYCLE[name]
+            match e:
+                case Availability.Set() | Availability.Changed():
+                    await self._availability(conn, e)
+                case Call.Charged():
+                    if Side(e.side) is Side.CALLER:
+                        totals = charged[e.originator_id]
+                        totals[0] += e.coins
+                        totals[1] = position
+                    await self._announce_charge(conn, e, position, calls, earnings)
+                case Call.Requested():
+                    await self._requested(conn, e, position)
+                case (
+                    Call.Accepted()
+                    | Call.Declined()
+                    | Call.Missed()
+                    | Call.Cancelled()
+                    | Call.Connected()
+                    | Call.Ended()
+                ):
+                    await self._changed(conn, e, position)
+            if type(e) in _LIFECYCLE:
+                kind, to = _LIFECYCLE[type(e)]
                 for user in await self._recipients(conn, e.originator_id, to):
                     calls.append((str(user), _item(kind, e, position)))
         if charged:
@@ -146,7 +150,9 @@ class CallProjection:
             )
         return {CALLS_CHANNEL: calls, EARNINGS_CHANNEL: earnings}
 
-    async def _availability(self, conn: Connection, e: Any) -> None:
+    async def _availability(
+        self, conn: Connection, e: Availability.Set | Availability.Changed
+    ) -> None:
         await conn.execute(
             "INSERT INTO video_availability (user_id, calls, roulette) VALUES ($1, $2, $3) "
             "ON CONFLICT (user_id) DO UPDATE SET calls = $2, roulette = $3",
@@ -155,32 +161,44 @@ class CallProjection:
             e.roulette,
         )
 
-    async def _lifecycle(self, conn: Connection, e: Any, name: str, position: int) -> None:
-        status = _STATUS[name]
-        if isinstance(e, Call.Requested):
-            self._parties[e.originator_id] = (e.caller_id, e.callee_id)
-            await conn.execute(
-                "INSERT INTO video_calls (call_id, kind, caller_id, callee_id, "
-                "roulette_id, status, requested_at, position) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-                e.originator_id,
-                str(e.kind),
-                e.caller_id,
-                e.callee_id,
-                e.roulette_id,
-                status,
-                e.at,
-                position,
-            )
-            return
-        column = {"Accepted": "accepted_at", "Connected": "connected_at"}.get(name, "ended_at")
+    async def _requested(self, conn: Connection, e: Call.Requested, position: int) -> None:
+        self._parties[e.originator_id] = (e.caller_id, e.callee_id)
+        await conn.execute(
+            "INSERT INTO video_calls (call_id, kind, caller_id, callee_id, "
+            "roulette_id, status, requested_at, position) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            e.originator_id,
+            str(e.kind),
+            e.caller_id,
+            e.callee_id,
+            e.roulette_id,
+            CallStatus.RINGING.value,
+            e.at,
+            position,
+        )
+
+    async def _changed(self, conn: Connection, e: _Changed, position: int) -> None:
+        """A change of the call's status, and the column that keeps when it happened."""
+        match e:
+            case Call.Accepted():
+                status, column = CallStatus.ACCEPTED, "accepted_at"
+            case Call.Connected():
+                status, column = CallStatus.CONNECTED, "connected_at"
+            case Call.Declined():
+                status, column = CallStatus.DECLINED, "ended_at"
+            case Call.Missed():
+                status, column = CallStatus.MISSED, "ended_at"
+            case Call.Cancelled():
+                status, column = CallStatus.CANCELLED, "ended_at"
+            case Call.Ended():
+                status, column = CallStatus.ENDED, "ended_at"
         await conn.execute(
             f"UPDATE video_calls SET status = $2, {column} = $3, position = $4, "
             "end_reason = coalesce($5, end_reason), "
             "tariff_version = coalesce($6, tariff_version), "
             "caller_coins = caller_coins - $7 WHERE call_id = $1",
             e.originator_id,
-            status,
+            status.value,
             e.at,
             position,
             str(e.reason) if isinstance(e, Call.Ended) else None,
@@ -204,7 +222,7 @@ class CallProjection:
     async def _announce_charge(
         self,
         conn: Connection,
-        e: Any,
+        e: Call.Charged,
         position: int,
         calls: list[tuple[str, Any]],
         earnings: list[tuple[str, Any]],
@@ -251,7 +269,7 @@ class CallProjection:
             )
 
 
-def _item(kind: str, e: Any, position: int) -> dict[str, Any]:
+def _item(kind: str, e: _Timed, position: int) -> dict[str, Any]:
     item: dict[str, Any] = {"type": kind, "call": str(e.originator_id), "at": e.at, "p": position}
     if isinstance(e, Call.Ended):
         item["reason"] = str(e.reason)

@@ -63,7 +63,13 @@ class Roulette(Aggregate):
 
     # The id is chosen before the first offer's call is rung (the call carries it), and the
     # session exists only once that call does: a start that offers nobody leaves no trace.
-    @event("Started", topic="olo.video:Roulette.Started")
+    class Started(Created):
+        TOPIC = "olo.video:Roulette.Started"
+        session_id: UUID
+        caller_id: UUID
+        at: float
+
+    @event(Started)
     def __init__(self, session_id: UUID, caller_id: UUID, at: float) -> None:
         self.caller_id = caller_id
         self.status = RouletteStatus.SEARCHING
@@ -92,7 +98,14 @@ class Roulette(Aggregate):
             raise RouletteStateError("this streamer was already offered")
         self._offered(self.caller_id, streamer_id, call_id, at)
 
-    @event("Offered", topic="olo.video:Roulette.Offered")
+    class Offered(Aggregate.Event):
+        TOPIC = "olo.video:Roulette.Offered"
+        caller_id: UUID
+        streamer_id: UUID
+        call_id: UUID
+        at: float
+
+    @event(Offered)
     def _offered(self, caller_id: UUID, streamer_id: UUID, call_id: UUID, at: float) -> None:
         self.offered.append(streamer_id)
         self.call_id = call_id
@@ -101,7 +114,13 @@ class Roulette(Aggregate):
         self._require_current(call_id)
         self._matched(self.caller_id, call_id, at)
 
-    @event("Matched", topic="olo.video:Roulette.Matched")
+    class Matched(Aggregate.Event):
+        TOPIC = "olo.video:Roulette.Matched"
+        caller_id: UUID
+        call_id: UUID
+        at: float
+
+    @event(Matched)
     def _matched(self, caller_id: UUID, call_id: UUID, at: float) -> None:
         self.status = RouletteStatus.MATCHED
         self.ended_at = at
@@ -110,7 +129,13 @@ class Roulette(Aggregate):
         self._require_current(after)
         self._exhausted(self.caller_id, ExhaustReason(reason).value, at)
 
-    @event("Exhausted", topic="olo.video:Roulette.Exhausted")
+    class Exhausted(Aggregate.Event):
+        TOPIC = "olo.video:Roulette.Exhausted"
+        caller_id: UUID
+        reason: str  # an ExhaustReason's value
+        at: float
+
+    @event(Exhausted)
     def _exhausted(self, caller_id: UUID, reason: str, at: float) -> None:
         self.status = RouletteStatus.EXHAUSTED
         self.reason = ExhaustReason(reason)
@@ -124,7 +149,12 @@ class Roulette(Aggregate):
         self._cancelled(self.caller_id, at)
         return True
 
-    @event("Cancelled", topic="olo.video:Roulette.Cancelled")
+    class Cancelled(Aggregate.Event):
+        TOPIC = "olo.video:Roulette.Cancelled"
+        caller_id: UUID
+        at: float
+
+    @event(Cancelled)
     def _cancelled(self, caller_id: UUID, at: float) -> None:
         self.status = RouletteStatus.CANCELLED
         self.ended_at = at

@@ -35,10 +35,11 @@ class RouletteProjection:
         for recorded in events:
             e, position = recorded.event, recorded.position
             item: dict[str, Any] = {"at": e.at, "p": position}
-            if isinstance(e, Roulette.Matched):
-                item |= {"type": "rouletteMatched", "call": str(e.call_id)}
-            else:
-                item |= {"type": "rouletteExhausted", "call": str(e.originator_id)}
-                item["reason"] = e.reason
+            match e:
+                case Roulette.Matched():
+                    item |= {"type": "rouletteMatched", "call": str(e.call_id)}
+                case Roulette.Exhausted():
+                    item |= {"type": "rouletteExhausted", "call": str(e.originator_id)}
+                    item["reason"] = e.reason
             items.append((str(e.caller_id), item))
         return {CALLS_CHANNEL: items}

@@ -16,7 +16,7 @@ BLOCK = 'mutation($id: ID!) { block(userId: $id, reason: "rude") { __typename } 
 
 
 @pytest.fixture
-async def agora(settings):  # type: ignore[no-untyped-def]
+async def agora(settings):
     async with FakeAgora() as fake:
         settings.agora_rest_url = fake.base_url
         settings.media_events = "agora"
@@ -32,7 +32,7 @@ async def answered(world: CallWorld) -> tuple[str, str]:
     return call_id, joined["channel"]
 
 
-async def test_webhooks_connect_the_call(settings, database_url, serve, agora) -> None:  # type: ignore[no-untyped-def]
+async def test_webhooks_connect_the_call(settings, database_url, serve, agora) -> None:
     async with call_world(settings, database_url, serve) as world:
         sender = NoticeSender(world.base + "/webhooks/agora")
         async with online(world, world.streamer), online(world, world.caller) as events:
@@ -57,7 +57,7 @@ async def test_webhooks_connect_the_call(settings, database_url, serve, agora) -
             assert agora.kicks == []
 
 
-async def test_running_out_of_coins_kicks_both(settings, database_url, serve, agora) -> None:  # type: ignore[no-untyped-def]
+async def test_running_out_of_coins_kicks_both(settings, database_url, serve, agora) -> None:
     async with call_world(settings, database_url, serve, caller_coins=69) as world:
         sender = NoticeSender(world.base + "/webhooks/agora")
         async with online(world, world.streamer), online(world, world.caller) as events:
@@ -72,7 +72,7 @@ async def test_running_out_of_coins_kicks_both(settings, database_url, serve, ag
             assert await world.earnings(world.streamer) == 60
 
 
-async def test_a_block_ends_the_call_at_once(settings, database_url, serve, agora) -> None:  # type: ignore[no-untyped-def]
+async def test_a_block_ends_the_call_at_once(settings, database_url, serve, agora) -> None:
     async with call_world(settings, database_url, serve) as world:
         sender = NoticeSender(world.base + "/webhooks/agora")
         async with online(world, world.streamer), online(world, world.caller) as events:

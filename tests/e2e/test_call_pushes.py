@@ -75,7 +75,7 @@ class Providers:
 
 
 @pytest.fixture
-async def providers(settings, tmp_path) -> AsyncIterator[Providers]:  # type: ignore[no-untyped-def]
+async def providers(settings, tmp_path) -> AsyncIterator[Providers]:
     async with FakeFcm(settings.firebase_project_id) as fcm, FakeOneSignal() as onesignal:
         account = tmp_path / "service-account.json"
         account.write_text(json.dumps(fcm.service_account()))
@@ -119,7 +119,7 @@ async def settled(world: CallWorld, key: str, wanted: str) -> None:
 
 async def test_a_killed_app_rings_at_once_and_answering_stops_the_other_devices(
     settings, database_url, serve, providers: Providers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     fcm, onesignal = providers.fcm, providers.onesignal
     async with call_world(settings, database_url, serve) as world:
         streamer = world.streamer
@@ -185,7 +185,7 @@ async def test_a_killed_app_rings_at_once_and_answering_stops_the_other_devices(
 
 async def test_cancelled_and_missed_calls_stop_ringing_on_every_device(
     settings, database_url, serve, providers: Providers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with call_world(settings, database_url, serve) as world:
         await register(world, world.streamer, IPHONE)
         await register(world, world.streamer, PIXEL)
@@ -220,7 +220,7 @@ async def test_cancelled_and_missed_calls_stop_ringing_on_every_device(
 
 async def test_a_ring_shown_in_app_is_pushed_only_when_nobody_acknowledges_it(
     settings, database_url, serve, providers: Providers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with call_world(settings, database_url, serve) as world:
         streamer = world.streamer
         await register(world, streamer, IPHONE)
@@ -271,7 +271,7 @@ async def test_a_ring_shown_in_app_is_pushed_only_when_nobody_acknowledges_it(
 
 async def test_a_provider_outage_never_holds_up_a_call(
     settings, database_url, serve, providers: Providers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from call_support import JOIN
 
     # Both providers hang for longer than the router waits (5 s) and than the call lasts.

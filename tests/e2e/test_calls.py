@@ -20,7 +20,7 @@ from domains.video.aggregate import Side
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
+def settings(settings):
     settings.media_events = "clients"
     return settings
 
@@ -54,7 +54,7 @@ DURATIONS = [
 ]
 
 
-async def test_exact_coins_at_every_boundary(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_exact_coins_at_every_boundary(settings, database_url, serve) -> None:
     async with call_world(settings, database_url, serve, caller_coins=5000) as world:
         async with online(world, world.streamer), online(world, world.caller) as caller_events:
             spent = earned = 0
@@ -84,7 +84,7 @@ async def test_exact_coins_at_every_boundary(settings, database_url, serve) -> N
 
 async def test_the_meter_charges_while_talking_and_renews_tokens(
     settings, database_url, serve
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with call_world(settings, database_url, serve, caller_coins=150) as world:
         async with (
             online(world, world.streamer) as streamer_events,
@@ -115,7 +115,7 @@ async def test_the_meter_charges_while_talking_and_renews_tokens(
             assert await world.earnings(world.streamer) == 90
 
 
-async def test_ring_timeout_and_a_busy_streamer(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_ring_timeout_and_a_busy_streamer(settings, database_url, serve) -> None:
     async with call_world(settings, database_url, serve) as world:
         async with online(world, world.streamer) as streamer_events:
             call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
@@ -131,7 +131,7 @@ async def test_ring_timeout_and_a_busy_streamer(settings, database_url, serve) -
             assert await world.wallet(world.caller) == 1000
 
 
-async def test_offline_streamer_and_a_poor_caller(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_offline_streamer_and_a_poor_caller(settings, database_url, serve) -> None:
     async with call_world(settings, database_url, serve, caller_coins=8) as world:
         offline = await world.mutate(world.caller, REQUEST, str(world.streamer.user_id))
         assert offline["__typename"] == "CalleeUnavailable"
@@ -148,7 +148,7 @@ async def test_offline_streamer_and_a_poor_caller(settings, database_url, serve)
             assert (bad["__typename"], bad["field"]) == ("InvalidInput", "calleeId")
 
 
-async def test_no_media_refunds_the_connect_charge(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_no_media_refunds_the_connect_charge(settings, database_url, serve) -> None:
     async with call_world(settings, database_url, serve) as world:
         async with online(world, world.streamer), online(world, world.caller) as caller_events:
             call_id = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))["id"]
@@ -163,7 +163,7 @@ async def test_no_media_refunds_the_connect_charge(settings, database_url, serve
             assert call.coins[Side.CALLER] == 0 and call.refunded == 9
 
 
-async def test_strangers_cannot_touch_a_call(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_strangers_cannot_touch_a_call(settings, database_url, serve) -> None:
     from call_support import make_party
 
     async with call_world(settings, database_url, serve) as world:
@@ -181,7 +181,7 @@ async def test_strangers_cannot_touch_a_call(settings, database_url, serve) -> N
 EARNINGS = "subscription { earnings { callId coins callTotal today position } }"
 
 
-async def test_a_streamer_watches_earnings_grow(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_streamer_watches_earnings_grow(settings, database_url, serve) -> None:
     from graphql_client import subscribe
 
     async with call_world(settings, database_url, serve) as world:

@@ -22,7 +22,7 @@ DEVICES = "{ me { devices { id platform appVersion hasFcmToken hasVoipToken } } 
 
 async def register(base: str, token: str, **device: Any) -> dict[str, Any]:
     data = data_of(await post(base, REGISTER, {"input": device}, token))
-    return data["registerDevice"]  # type: ignore[no-any-return]
+    return data["registerDevice"]
 
 
 async def devices(base: str, token: str, count: int) -> list[dict[str, Any]]:
@@ -30,7 +30,7 @@ async def devices(base: str, token: str, count: int) -> list[dict[str, Any]]:
     for _ in range(200):
         found = data_of(await post(base, DEVICES, None, token))["me"]["devices"]
         if len(found) == count:
-            return found  # type: ignore[no-any-return]
+            return found
         await asyncio.sleep(0.02)
     raise AssertionError(f"expected {count} devices, have {found}")
 
@@ -66,7 +66,7 @@ async def test_devices_register_move_and_unregister(api: str) -> None:
     assert bad["unregisterDevice"] == {"__typename": "InvalidInput", "field": "deviceId"}
 
 
-async def test_bad_devices_are_refused_and_nothing_is_stored(api: str, pg) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_devices_are_refused_and_nothing_is_stored(api: str, pg) -> None:
     carl = token_for("carl")
     await register(api, carl, platform="web", fcmToken="ok")  # carl exists, one device
     before = await pg.fetchval("SELECT count(*) FROM eventlog_events")

@@ -21,7 +21,7 @@ ACK = (
 )
 
 
-async def status(pg, notification_id: str, wanted: str) -> None:  # type: ignore[no-untyped-def]
+async def status(pg, notification_id: str, wanted: str) -> None:
     for _ in range(200):
         found = await pg.fetchval(
             "SELECT status FROM notification_items WHERE notification_id = $1",
@@ -33,7 +33,7 @@ async def status(pg, notification_id: str, wanted: str) -> None:  # type: ignore
     raise AssertionError(f"status {found}, not {wanted}")
 
 
-async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> None:  # type: ignore[no-untyped-def]
+async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> None:
     app = create_app(settings, database_url)
     async with serve(app) as base:
         service: NotificationService = app.state.olo.services.notifications
@@ -71,15 +71,15 @@ async def test_in_app_delivery_and_ack(settings, database_url, serve, pg) -> Non
         assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == before
 
 
-async def next_kind(stream, kind: str) -> dict:  # type: ignore[no-untyped-def]
+async def next_kind(stream, kind: str) -> dict:
     for _ in range(10):
         item = (await stream.next_data())["notifications"]
         if item["kind"] == kind:
-            return item  # type: ignore[no-any-return]
+            return item
     raise AssertionError(f"no {kind} notification")
 
 
-async def test_calls_notify(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_calls_notify(settings, database_url, serve) -> None:
     from call_support import ACCEPT, JOIN, REQUEST, call_world, online
 
     settings.media_events = "clients"
@@ -121,18 +121,18 @@ MUTE = (
 )
 
 
-async def test_muting(settings, database_url, serve, pg) -> None:  # type: ignore[no-untyped-def]
+async def test_muting(settings, database_url, serve, pg) -> None:
     from call_support import call_world, online
 
     async with call_world(settings, database_url, serve) as world:
         service: NotificationService = world.olo.services.notifications
         streamer = world.streamer
 
-        async def mute(kind: str, muted: bool) -> dict:  # type: ignore[type-arg]
+        async def mute(kind: str, muted: bool) -> dict:
             data = data_of(
                 await post(world.base, MUTE, {"kind": kind, "muted": muted}, streamer.token)
             )
-            return data["muteNotifications"]  # type: ignore[no-any-return]
+            return data["muteNotifications"]
 
         assert await mute("low_balance", True) == {
             "__typename": "NotificationSettings",

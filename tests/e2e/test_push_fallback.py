@@ -22,7 +22,7 @@ ACK = "mutation($id: String!) { ackNotification(id: $id) { __typename } }"
 
 
 @pytest.fixture
-async def fcm(settings, tmp_path):  # type: ignore[no-untyped-def]
+async def fcm(settings, tmp_path):
     async with FakeFcm(settings.firebase_project_id) as fake:
         account = tmp_path / "service-account.json"
         account.write_text(json.dumps(fake.service_account()))
@@ -32,7 +32,7 @@ async def fcm(settings, tmp_path):  # type: ignore[no-untyped-def]
         yield fake
 
 
-async def status(pg, notification_id: UUID | None) -> str:  # type: ignore[no-untyped-def]
+async def status(pg, notification_id: UUID | None) -> str:
     assert notification_id is not None  # notify() answers None only for a muted kind
     return str(
         await pg.fetchval(
@@ -41,7 +41,7 @@ async def status(pg, notification_id: UUID | None) -> str:  # type: ignore[no-un
     )
 
 
-async def until(pg, notification_id: UUID | None, wanted: str) -> None:  # type: ignore[no-untyped-def]
+async def until(pg, notification_id: UUID | None, wanted: str) -> None:
     for _ in range(250):
         if await status(pg, notification_id) == wanted:
             return
@@ -49,7 +49,7 @@ async def until(pg, notification_id: UUID | None, wanted: str) -> None:  # type:
     raise AssertionError(f"{notification_id} is {await status(pg, notification_id)}")
 
 
-async def test_push_fallback(settings, database_url, serve, pg, fcm) -> None:  # type: ignore[no-untyped-def]
+async def test_push_fallback(settings, database_url, serve, pg, fcm) -> None:
     app = create_app(settings, database_url)
     async with serve(app) as base:
         service: NotificationService = app.state.olo.services.notifications

@@ -23,7 +23,7 @@ async def _tariffs(base: str) -> dict[str, dict]:
     raise AssertionError(f"tariffs never projected: {result}")
 
 
-async def test_seed_tariffs_then_a_revision(settings, database_url, serve) -> None:  # type: ignore[no-untyped-def]
+async def test_seed_tariffs_then_a_revision(settings, database_url, serve) -> None:
     app = create_app(settings, database_url)
     async with serve(app) as base:
         await app.state.olo.services.tariffs.ensure_seeded()

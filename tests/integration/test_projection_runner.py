@@ -243,7 +243,7 @@ async def test_read_topics_filters_in_the_database_and_covers_every_position(
     from domains.profile.aggregate import User
     from eventlog.projection import read_topics
 
-    wanted = frozenset({User.Registered.TOPIC})  # type: ignore[attr-defined]
+    wanted = frozenset({User.Registered.TOPIC})
     last, events = await read_topics(olo.pool, olo.event_log.mapper, 0, 3, wanted)
     assert last == 3  # a window of three positions, whatever their topics
     seen = list(events)
