@@ -27,7 +27,7 @@ class CreditsProjection:
     """Counts each account's credits and announces every one to the account's owner."""
 
     name = "test.credits"
-    topics = frozenset({Account.Opened.TOPIC, Account.Credited.TOPIC})  # type: ignore[attr-defined]
+    topics = frozenset({Account.Opened.TOPIC, Account.Credited.TOPIC})
 
     async def create_tables(self, conn: Connection) -> None:
         await conn.execute(
@@ -44,7 +44,7 @@ class CreditsProjection:
         changes: list[tuple[str, Any]] = []
         for recorded in events:
             e = recorded.event
-            if isinstance(e, Account.Opened):  # type: ignore[attr-defined]
+            if isinstance(e, Account.Opened):
                 await conn.execute(
                     "INSERT INTO test_credits VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
                     e.originator_id,
