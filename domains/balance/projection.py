@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domains.balance.aggregate import Account, Transfer
+from domains.balance.changes import BalanceChanged
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -129,7 +130,7 @@ class BalanceProjection:
             BALANCE_CHANNEL: [
                 (
                     str(r["owner_id"]),
-                    {"k": r["kind"], "c": r["coins"], "v": r["version"], "p": r["position"]},
+                    BalanceChanged(r["kind"], r["coins"], r["version"], r["position"]).to_json(),
                 )
                 for r in rows
             ]

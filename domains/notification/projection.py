@@ -11,6 +11,7 @@ from domains.notification.aggregate import (
     NotificationKind,
     NotificationStatus,
 )
+from domains.notification.changes import NotificationAnnounced
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -89,8 +90,8 @@ class NotificationProjection:
                 row = (e.originator_id, e.recipient_id, str(e.kind), e.payload, e.at)
                 created.append((*row, e.ack_deadline, position))
                 if NotificationKind(e.kind) not in PUSH_ONLY:
-                    item = {"id": str(e.originator_id), "kind": str(e.kind), "payload": e.payload}
-                    announced.append((str(e.recipient_id), item | {"at": e.at}))
+                    item = NotificationAnnounced(str(e.originator_id), str(e.kind), e.payload, e.at)
+                    announced.append((str(e.recipient_id), item.to_json()))
                 continue
             change = changed.setdefault(e.originator_id, [None, 0, position])
             change[2] = position

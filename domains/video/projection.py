@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from domains.video.aggregate import Availability, Call, CallStatus, Side
+from domains.video.changes import CallChanged, EarningsChanged
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 
@@ -138,7 +140,7 @@ class CallProjection:
             if type(e) in _LIFECYCLE:
                 kind, to = _LIFECYCLE[type(e)]
                 for user in await self._recipients(conn, e.originator_id, to):
-                    calls.append((str(user), _item(kind, e, position)))
+                    calls.append((str(user), _item(kind, e, position).to_json()))
         if charged:
             await conn.execute(
                 "UPDATE video_calls c SET caller_coins = c.caller_coins + u.a, position = u.p "
@@ -232,10 +234,10 @@ class CallProjection:
             return
         caller, streamer = parties
         side = Side(e.side)
-        item = _item("charged", e, position) | {"side": side.value, "coins": e.coins}
-        calls.append((str(caller if side is Side.CALLER else streamer), item))
+        item = replace(_item("charged", e, position), side=side.value, coins=e.coins)
+        calls.append((str(caller if side is Side.CALLER else streamer), item.to_json()))
         if side is Side.CALLER:  # paid time moved on: both get a token valid for it
-            renewed = _item("tokenRenewed", e, position)
+            renewed = _item("tokenRenewed", e, position).to_json()
             calls += [(str(caller), renewed), (str(streamer), renewed)]
         if side is Side.STREAMER:
             day = datetime.fromtimestamp(e.at, UTC).date()
@@ -254,23 +256,12 @@ class CallProjection:
                 day,
                 e.coins,
             )
-            earnings.append(
-                (
-                    str(streamer),
-                    {
-                        "call": str(e.originator_id),
-                        "coins": e.coins,
-                        "callTotal": call_total,
-                        "today": today,
-                        "at": e.at,
-                        "p": position,
-                    },
-                )
+            credit = EarningsChanged(
+                str(e.originator_id), e.coins, call_total, today, e.at, position
             )
+            earnings.append((str(streamer), credit.to_json()))
 
 
-def _item(kind: str, e: _Timed, position: int) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": kind, "call": str(e.originator_id), "at": e.at, "p": position}
-    if isinstance(e, Call.Ended):
-        item["reason"] = str(e.reason)
-    return item
+def _item(kind: str, e: _Timed, position: int) -> CallChanged:
+    reason = str(e.reason) if isinstance(e, Call.Ended) else None
+    return CallChanged(kind, str(e.originator_id), e.at, position, reason=reason)

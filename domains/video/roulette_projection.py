@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from domains.video.changes import CallChanged
 from domains.video.projection import CALLS_CHANNEL
 from domains.video.roulette import Roulette
 from eventlog.database import Connection
@@ -34,12 +35,12 @@ class RouletteProjection:
         items: list[tuple[str, Any]] = []
         for recorded in events:
             e, position = recorded.event, recorded.position
-            item: dict[str, Any] = {"at": e.at, "p": position}
             match e:
                 case Roulette.Matched():
-                    item |= {"type": "rouletteMatched", "call": str(e.call_id)}
+                    item = CallChanged("rouletteMatched", str(e.call_id), e.at, position)
                 case Roulette.Exhausted():
-                    item |= {"type": "rouletteExhausted", "call": str(e.originator_id)}
-                    item["reason"] = e.reason
-            items.append((str(e.caller_id), item))
+                    item = CallChanged(
+                        "rouletteExhausted", str(e.originator_id), e.at, position, reason=e.reason
+                    )
+            items.append((str(e.caller_id), item.to_json()))
         return {CALLS_CHANNEL: items}
