@@ -12,7 +12,8 @@ from domains.profile.aggregate import Role
 from domains.profile.service import ProfileService
 from domains.video.aggregate import Call, CallStatus, Line, Side, line_id_of
 from domains.video.presence import Presence
-from domains.video.service import CalleeUnavailableError, CallService
+from domains.video.ringing import CalleeUnavailableError
+from domains.video.service import CallService
 
 
 async def test_ten_callers_at_once_ring_a_streamer_once(olo: Olo) -> None:
