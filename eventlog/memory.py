@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import project_aggregate
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from eventlog.application import EventLog
@@ -73,7 +73,8 @@ class InMemoryEventStore:
     def __init__(self, mapper: Mapper[Any] | None = None, *, retries: int = 10) -> None:
         self.mapper = mapper or _log_mapper()
         self._events: dict[UUID, list[StoredEvent]] = {}
-        self.committed: list[DomainEventProtocol[Any]] = []
+        # Any: most event classes are made at run time by @event, so mypy cannot see fields.
+        self.committed: list[Any] = []
         self._taken = 0
         self._retries = retries
         self.conflicts = 0
@@ -122,7 +123,7 @@ class InMemoryEventStore:
             self._events.setdefault(oid, []).extend(events)
             self.committed.extend(map(self.mapper.to_domain_event, events))
 
-    def take_events(self) -> list[DomainEventProtocol[Any]]:
+    def take_events(self) -> list[Any]:
         """The events committed since the last take: what one command did."""
         taken = self.committed[self._taken :]
         self._taken = len(self.committed)
