@@ -50,9 +50,10 @@ class MemoryTransaction:
         else:
             if any(a.pending_events for a in self.aggregates.values()):
                 raise ProgrammingError("load every aggregate before changing any of them")
-            # A load is a round trip on the real store: let concurrent commands interleave.
-            await asyncio.sleep(0)
             loaded = self._store.project(oid)
+            # A load is a round trip on the real store: other commands may commit while
+            # its answer is on the way.
+            await asyncio.sleep(0)
             if loaded is None:
                 self._absent.add(oid)
                 return None
