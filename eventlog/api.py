@@ -3,9 +3,9 @@ typed errors that are results rather than exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -17,6 +17,7 @@ from eventlog.hub import StreamHub
 
 T = TypeVar("T")
 S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,32 @@ class Forbidden:
 class InvalidInput:
     message: str
     field: str | None = None
+
+
+def parse_uuid(
+    value: str, field: str, what: str, *, message: str | None = None
+) -> UUID | InvalidInput:
+    """`value` as an id, or what the client is told: `field` is the argument, `what` the
+    kind of id (`message` only where a resolver has always said it otherwise)."""
+    try:
+        return UUID(value)
+    except ValueError:
+        return InvalidInput(message=message or f"{value!r} is not a {what}", field=field)
+
+
+# Domain error class -> the typed result the client gets instead (a union member).
+ErrorResults = Mapping[type[Exception], Callable[[Any], Any]]
+
+
+async def result_of(command: Awaitable[T], view: Callable[[T], R], errors: ErrorResults) -> R | Any:
+    """What a mutation answers: the command's result as `view` shows it, or the typed
+    result of its domain error (the error's most specific class in `errors`); an error
+    not in the table is a bug, raised as a GraphQL error."""
+    try:
+        result = await command
+    except Exception as error:
+        for kind in type(error).__mro__:
+            if kind in errors:
+                return errors[kind](error)
+        raise
+    return view(result)

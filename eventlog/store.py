@@ -8,7 +8,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -58,7 +58,27 @@ class _Cache:
         self._items.pop(oid, None)
 
 
-class Transaction:
+class Transaction(Protocol):
+    """What a command is handed: load aggregates, add new ones (every store's transaction)."""
+
+    retrying: bool  # an earlier try of this command lost a conflict
+
+    async def get(self, oid: UUID, cls: type[A], *, fresh: bool = False) -> A | None: ...
+
+    def add(self, aggregate: Aggregate) -> None: ...
+
+
+class AggregateStore(Protocol):
+    """What services need of a store: the log's (EventStore) or a test's (InMemoryEventStore)."""
+
+    async def load(self, oid: UUID, *, fresh: bool = False) -> Aggregate | None: ...
+
+    def remember(self, aggregate: Aggregate) -> None: ...
+
+    async def transact(self, command: Callable[[Transaction], Awaitable[T]]) -> T: ...
+
+
+class LogTransaction:
     """What one try of a command sees: aggregates it loaded and aggregates it created.
 
     Load everything first, then change aggregates without awaiting anything: the events
@@ -180,7 +200,7 @@ class EventStore:
         commands still in flight has committed too; otherwise it runs again on fresh state.
         """
         for attempt in range(self._retries):
-            tx = Transaction(self, fresh=attempt > 0)
+            tx = LogTransaction(self, fresh=attempt > 0)
             try:
                 result = await command(tx)
             except Exception:
@@ -215,14 +235,14 @@ class EventStore:
         outcomes = await asyncio.gather(*depends, return_exceptions=True)
         return not any(isinstance(o, BaseException) for o in outcomes)
 
-    async def _after_conflict(self, tx: Transaction, attempt: int) -> None:
+    async def _after_conflict(self, tx: LogTransaction, attempt: int) -> None:
         self.conflicts += 1
         for oid in tx.aggregates:
             self._cache.evict(oid)
         # Exponential backoff with jitter: processes contending on one aggregate spread out.
         await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
 
-    def _submit(self, tx: Transaction) -> asyncio.Future[list[int]]:
+    def _submit(self, tx: LogTransaction) -> asyncio.Future[list[int]]:
         events: list[StoredEvent] = []
         epochs: dict[UUID, int] = {}
         changed: list[Aggregate] = []
@@ -245,7 +265,7 @@ class EventStore:
                 self._cache.evict(aggregate.id)
         return future
 
-    def _discard(self, tx: Transaction) -> None:
+    def _discard(self, tx: LogTransaction) -> None:
         """A command that failed may have changed aggregates in memory: forget those."""
         for oid, aggregate in tx.aggregates.items():
             if aggregate.pending_events:

@@ -10,11 +10,10 @@ from strawberry.types import Info
 
 from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.queries import BalanceQueries
-from domains.profile.aggregate import User
 from domains.profile.schema import OwnProfile, own_profile_fields
+from domains.profile.service import ProfileService
 from eventlog.api import Context
 from eventlog.hub import RESYNC
-from eventlog.store import EventStore
 
 
 @strawberry.type(description="Coins in your wallet, with the log position they are as of.")
@@ -64,8 +63,7 @@ class BalanceQuery:
     @strawberry.field(description="The signed-in user.")
     async def me(self, info: Info[Context, None]) -> Me:
         viewer = await info.context.viewer()
-        user = await info.context.get(EventStore).load(viewer.user_id)
-        assert isinstance(user, User)
+        user = await info.context.get(ProfileService).user(viewer.user_id)
         return Me(**own_profile_fields(user))
 
     @strawberry.field(description="Your wallet's movements, newest first.")

@@ -16,7 +16,7 @@ from domains.balance.aggregate import (
     check_amount,
     transfer_id_of,
 )
-from eventlog.store import EventStore, Transaction
+from eventlog.store import AggregateStore, Transaction
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ async def _load(tx: Transaction, ref: AccountRef) -> Account | None:
 class BalanceService:
     """The ledger's commands."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: AggregateStore) -> None:
         self.store = store
 
     async def transfer(

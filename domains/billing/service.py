@@ -10,11 +10,11 @@ from domains.billing.aggregate import (
     Tariff,
     tariff_id_of,
 )
-from eventlog.store import EventStore, Transaction
+from eventlog.store import AggregateStore, Transaction
 
 
 class TariffService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: AggregateStore) -> None:
         self.store = store
 
     async def ensure_seeded(self) -> None:

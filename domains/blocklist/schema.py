@@ -11,9 +11,9 @@ from strawberry.types import Info
 
 from domains.blocklist.aggregate import NotBlockedError, ReasonTooLongError, SelfBlockError
 from domains.blocklist.queries import BlocklistQueries
-from domains.blocklist.service import BlocklistService
+from domains.blocklist.service import BlocklistService, BlockReceipt
 from domains.profile.service import UserNotFoundError
-from eventlog.api import Context, InvalidInput, NotFound
+from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
 
 
 @strawberry.type(description="Someone you blocked: no calls or matches between you.")
@@ -42,15 +42,24 @@ UnblockResult = Annotated[
 ]
 
 
-def _user_id(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
+def _user_id(value: str) -> UUID | InvalidInput:
+    return parse_uuid(value, "userId", "user id", message=f"userId {value!r} is not a user id")
 
 
-def _bad_user_id(value: str) -> InvalidInput:
-    return InvalidInput(message=f"userId {value!r} is not a user id", field="userId")
+BLOCKLIST_ERRORS: ErrorResults = {
+    SelfBlockError: lambda e: InvalidInput(message=str(e), field="userId"),
+    ReasonTooLongError: lambda e: InvalidInput(message=str(e), field="reason"),
+    UserNotFoundError: lambda e: NotFound(message=f"there is no user {e}"),
+    NotBlockedError: lambda e: NotFound(message=str(e)),
+}
+
+
+def _blocked(receipt: BlockReceipt) -> UserBlocked:
+    return UserBlocked(
+        user_id=strawberry.ID(str(receipt.blocked_id)),
+        reason=receipt.reason,
+        already_blocked=receipt.already_blocked,
+    )
 
 
 @strawberry.type
@@ -78,32 +87,19 @@ class BlocklistMutation:
     ) -> BlockResult:
         viewer = await info.context.viewer()
         blocked_id = _user_id(user_id)
-        if blocked_id is None:
-            return _bad_user_id(user_id)
-        try:
-            receipt = await info.context.get(BlocklistService).block(
-                viewer.user_id, blocked_id, reason or ""
-            )
-        except SelfBlockError as error:
-            return InvalidInput(message=str(error), field="userId")
-        except ReasonTooLongError as error:
-            return InvalidInput(message=str(error), field="reason")
-        except UserNotFoundError:
-            return NotFound(message=f"there is no user {blocked_id}")
-        return UserBlocked(
-            user_id=strawberry.ID(str(receipt.blocked_id)),
-            reason=receipt.reason,
-            already_blocked=receipt.already_blocked,
+        if isinstance(blocked_id, InvalidInput):
+            return blocked_id
+        blocking = info.context.get(BlocklistService).block(
+            viewer.user_id, blocked_id, reason or ""
         )
+        return await result_of(blocking, _blocked, BLOCKLIST_ERRORS)
 
     @strawberry.mutation(description="Lift your block of a user.")
     async def unblock(self, info: Info[Context, None], user_id: strawberry.ID) -> UnblockResult:
         viewer = await info.context.viewer()
         blocked_id = _user_id(user_id)
-        if blocked_id is None:
-            return _bad_user_id(user_id)
-        try:
-            await info.context.get(BlocklistService).unblock(viewer.user_id, blocked_id)
-        except NotBlockedError as error:
-            return NotFound(message=str(error))
-        return UserUnblocked(user_id=strawberry.ID(str(blocked_id)))
+        if isinstance(blocked_id, InvalidInput):
+            return blocked_id
+        unblocking = info.context.get(BlocklistService).unblock(viewer.user_id, blocked_id)
+        unblocked = UserUnblocked(user_id=strawberry.ID(str(blocked_id)))
+        return await result_of(unblocking, lambda _: unblocked, BLOCKLIST_ERRORS)

@@ -15,7 +15,7 @@ from domains.blocklist.aggregate import (
 )
 from domains.profile.aggregate import User
 from domains.profile.service import UserNotFoundError
-from eventlog.store import EventStore, Transaction
+from eventlog.store import AggregateStore, Transaction
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ async def _user_exists(tx: Transaction, user_id: UUID) -> bool:
 class BlocklistService:
     """Blocking and unblocking users."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: AggregateStore) -> None:
         self.store = store
 
     async def block(self, blocker_id: UUID, blocked_id: UUID, reason: str = "") -> BlockReceipt:

@@ -13,10 +13,16 @@ from strawberry.types import Info
 from domains.notification.aggregate import CannotMuteError, NotificationKind
 from domains.notification.projection import NOTIFICATIONS_CHANNEL
 from domains.notification.service import NotificationService, UnknownNotificationError
-from domains.profile.aggregate import Role, User
-from domains.video.aggregate import Availability, availability_id_of
 from domains.video.presence import Presence
-from eventlog.api import Context, Forbidden, InvalidInput, NotFound
+from eventlog.api import (
+    Context,
+    ErrorResults,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    parse_uuid,
+    result_of,
+)
 from eventlog.hub import RESYNC
 
 
@@ -49,16 +55,14 @@ MuteResult = Annotated[
 ]
 
 
-async def _online_for_calls(info: Info[Context, None], user_id: UUID) -> bool:
-    """A streamer who takes calls and is connected right now."""
-    store = info.context.get(NotificationService).store
-    user = await store.load(user_id)
-    if not isinstance(user, User) or user.role is not Role.STREAMER:
-        return False
-    availability = await store.load(availability_id_of(user_id), fresh=True)
-    if isinstance(availability, Availability) and not availability.calls:
-        return False
-    return await info.context.get(Presence).is_online(user_id)
+NOTIFICATION_ERRORS: ErrorResults = {
+    CannotMuteError: lambda e: Forbidden(message=str(e)),
+    UnknownNotificationError: lambda e: NotFound(message=str(e)),
+}
+
+
+def _settings(muted: set[NotificationKind]) -> NotificationSettings:
+    return NotificationSettings(muted=sorted(k.value for k in muted))
 
 
 @strawberry.type
@@ -73,27 +77,20 @@ class NotificationMutation:
         except ValueError:
             kinds = ", ".join(k.value for k in NotificationKind)
             return InvalidInput(message=f"kind must be one of {kinds}", field="kind")
-        online = muted and await _online_for_calls(info, viewer.user_id)
-        try:
-            now_muted = await info.context.get(NotificationService).set_muted(
-                viewer.user_id, parsed, muted, online_for_calls=online
-            )
-        except CannotMuteError as error:
-            return Forbidden(message=str(error))
-        return NotificationSettings(muted=sorted(k.value for k in now_muted))
+        muting = info.context.get(NotificationService).set_muted(
+            viewer.user_id, parsed, muted, is_online=info.context.get(Presence).is_online
+        )
+        return await result_of(muting, _settings, NOTIFICATION_ERRORS)
 
     @strawberry.mutation(description="You showed this notification: it will not be pushed.")
     async def ack_notification(self, info: Info[Context, None], id: str) -> AckResult:
         viewer = await info.context.viewer()
-        try:
-            parsed = UUID(id)
-        except ValueError:
-            return InvalidInput(message=f"{id!r} is not a notification id", field="id")
-        try:
-            await info.context.get(NotificationService).acknowledge(viewer.user_id, parsed)
-        except UnknownNotificationError as error:
-            return NotFound(message=str(error))
-        return NotificationAcknowledged(id=strawberry.ID(id))
+        parsed = parse_uuid(id, "id", "notification id")
+        if isinstance(parsed, InvalidInput):
+            return parsed
+        acking = info.context.get(NotificationService).acknowledge(viewer.user_id, parsed)
+        acknowledged = NotificationAcknowledged(id=strawberry.ID(id))
+        return await result_of(acking, lambda _: acknowledged, NOTIFICATION_ERRORS)
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -16,17 +17,23 @@ from domains.notification.aggregate import (
     notification_id_of,
     preferences_id_of,
 )
+from domains.profile.aggregate import Role, User
+from domains.video.aggregate import Availability, availability_id_of
 from eventlog.clock import Clock
-from eventlog.store import EventStore, Transaction
+from eventlog.store import AggregateStore, Transaction
 
 
 class UnknownNotificationError(Exception):
     """No such notification, or not yours."""
 
 
+# Whether the user has a live connection now (video's presence).
+IsOnline = Callable[[UUID], Awaitable[bool]]
+
+
 class NotificationService:
     def __init__(
-        self, store: EventStore, clock: Clock, *, ack_seconds_calls: float, ack_seconds: float
+        self, store: AggregateStore, clock: Clock, *, ack_seconds_calls: float, ack_seconds: float
     ) -> None:
         self.store = store
         self.clock = clock
@@ -140,9 +147,10 @@ class NotificationService:
         await self.store.transact(command)
 
     async def set_muted(
-        self, user_id: UUID, kind: NotificationKind, muted: bool, *, online_for_calls: bool
+        self, user_id: UUID, kind: NotificationKind, muted: bool, *, is_online: IsOnline
     ) -> set[NotificationKind]:
         """Mute or unmute a kind for a user; the kinds muted afterwards."""
+        online_for_calls = muted and await self._online_for_calls(user_id, is_online)
 
         async def command(tx: Transaction) -> set[NotificationKind]:
             preferences = await tx.get(preferences_id_of(user_id), Preferences)
@@ -156,3 +164,13 @@ class NotificationService:
             return set(preferences.muted)
 
         return await self.store.transact(command)
+
+    async def _online_for_calls(self, user_id: UUID, is_online: IsOnline) -> bool:
+        """A streamer who takes calls and is connected right now."""
+        user = await self.store.load(user_id)
+        if not isinstance(user, User) or user.role is not Role.STREAMER:
+            return False
+        availability = await self.store.load(availability_id_of(user_id), fresh=True)
+        if isinstance(availability, Availability) and not availability.calls:
+            return False
+        return await is_online(user_id)

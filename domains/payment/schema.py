@@ -13,8 +13,8 @@ from domains.payment.aggregate import (
     UnknownCoinPackError,
     UnsupportedStoreError,
 )
-from domains.payment.service import PaymentService
-from eventlog.api import Context, Forbidden, InvalidInput, NotFound
+from domains.payment.service import PaymentService, PurchaseResult
+from eventlog.api import Context, ErrorResults, Forbidden, InvalidInput, NotFound, result_of
 
 
 @strawberry.type
@@ -38,6 +38,22 @@ PurchaseCoinsResult = Annotated[
 ]
 
 
+PAYMENT_ERRORS: ErrorResults = {
+    UnknownCoinPackError: lambda e: NotFound(message=str(e)),
+    UnsupportedStoreError: lambda e: InvalidInput(message=str(e), field="store"),
+    InvalidReceiptError: lambda e: InvalidInput(message=str(e), field="receipt"),
+    ReceiptAlreadyUsedError: lambda e: Forbidden(message=str(e)),
+}
+
+
+def _purchased(result: PurchaseResult) -> CoinsPurchased:
+    return CoinsPurchased(
+        purchase_id=strawberry.ID(str(result.purchase_id)),
+        coins=result.coins,
+        replayed=result.replayed,
+    )
+
+
 @strawberry.type
 class PaymentQuery:
     @strawberry.field(description="The coin packs on sale.")
@@ -56,20 +72,7 @@ class PaymentMutation:
         self, info: Info[Context, None], pack_id: str, store: str, receipt: str
     ) -> PurchaseCoinsResult:
         viewer = await info.context.viewer()
-        try:
-            result = await info.context.get(PaymentService).purchase_coins(
-                viewer.user_id, pack_id=pack_id, store=store, receipt=receipt
-            )
-        except UnknownCoinPackError as error:
-            return NotFound(message=str(error))
-        except UnsupportedStoreError as error:
-            return InvalidInput(message=str(error), field="store")
-        except InvalidReceiptError as error:
-            return InvalidInput(message=str(error), field="receipt")
-        except ReceiptAlreadyUsedError as error:
-            return Forbidden(message=str(error))
-        return CoinsPurchased(
-            purchase_id=strawberry.ID(str(result.purchase_id)),
-            coins=result.coins,
-            replayed=result.replayed,
+        purchasing = info.context.get(PaymentService).purchase_coins(
+            viewer.user_id, pack_id=pack_id, store=store, receipt=receipt
         )
+        return await result_of(purchasing, _purchased, PAYMENT_ERRORS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +12,7 @@ from strawberry.utils.str_converters import to_camel_case
 from domains.profile.aggregate import InvalidProfileError, User
 from domains.profile.queries import ProfileQueries
 from domains.profile.service import DeviceNotFoundError, ProfileService
-from eventlog.api import Context, InvalidInput, NotFound
+from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
 
 
 @strawberry.type(description="A user's public profile, as anyone sees it.")
@@ -121,8 +120,23 @@ UnregisterDeviceResult = Annotated[
     DeviceUnregistered | NotFound | InvalidInput, strawberry.union("UnregisterDeviceResult")
 ]
 
+
+def _invalid(error: InvalidProfileError) -> InvalidInput:
+    field = to_camel_case(error.field)
+    return InvalidInput(message=f"{field}: {error.reason}", field=field)
+
+
+PROFILE_ERRORS: ErrorResults = {
+    InvalidProfileError: _invalid,
+    DeviceNotFoundError: lambda e: NotFound(message=str(e)),
+}
+
 _PUBLIC = ("display_name", "bio", "avatar_url", "country")
 _PRIVATE = ("email", "phone", "birth_date")
+
+
+def _updated(user: User) -> ProfileUpdated:
+    return ProfileUpdated(profile=OwnProfile(**own_profile_fields(user)))
 
 
 @strawberry.type
@@ -135,47 +149,38 @@ class ProfileMutation:
         given = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         if given.get("display_name", "x") is None:
             return InvalidInput(message="displayName cannot be removed", field="displayName")
-        try:
-            user = await info.context.get(ProfileService).update_profile(
-                viewer.user_id,
-                public={k: v for k, v in given.items() if k in _PUBLIC},
-                private={k: v for k, v in given.items() if k in _PRIVATE},
-            )
-        except InvalidProfileError as error:
-            field = to_camel_case(error.field)
-            return InvalidInput(message=f"{field}: {error.reason}", field=field)
-        return ProfileUpdated(profile=OwnProfile(**own_profile_fields(user)))
+        updating = info.context.get(ProfileService).update_profile(
+            viewer.user_id,
+            public={k: v for k, v in given.items() if k in _PUBLIC},
+            private={k: v for k, v in given.items() if k in _PRIVATE},
+        )
+        return await result_of(updating, _updated, PROFILE_ERRORS)
 
     @strawberry.mutation(description="Receive pushes on this device (moves it from another user).")
     async def register_device(
         self, info: Info[Context, None], input: DeviceInput
     ) -> RegisterDeviceResult:
         viewer = await info.context.viewer()
-        try:
-            device_id = await info.context.get(ProfileService).register_device(
-                viewer.user_id,
-                platform=input.platform,
-                fcm_token=input.fcm_token,
-                onesignal_id=input.onesignal_id,
-                voip_token=input.voip_token,
-                app_version=input.app_version,
-            )
-        except InvalidProfileError as error:
-            field = to_camel_case(error.field)
-            return InvalidInput(message=f"{field}: {error.reason}", field=field)
-        return DeviceRegistered(device_id=strawberry.ID(str(device_id)))
+        registering = info.context.get(ProfileService).register_device(
+            viewer.user_id,
+            platform=input.platform,
+            fcm_token=input.fcm_token,
+            onesignal_id=input.onesignal_id,
+            voip_token=input.voip_token,
+            app_version=input.app_version,
+        )
+        return await result_of(
+            registering, lambda d: DeviceRegistered(device_id=strawberry.ID(str(d))), PROFILE_ERRORS
+        )
 
     @strawberry.mutation(description="No more pushes to this device for you.")
     async def unregister_device(
         self, info: Info[Context, None], device_id: str
     ) -> UnregisterDeviceResult:
         viewer = await info.context.viewer()
-        try:
-            parsed = UUID(device_id)
-        except ValueError:
-            return InvalidInput(message=f"{device_id!r} is not a device id", field="deviceId")
-        try:
-            await info.context.get(ProfileService).unregister_device(viewer.user_id, parsed)
-        except DeviceNotFoundError as error:
-            return NotFound(message=str(error))
-        return DeviceUnregistered(device_id=strawberry.ID(device_id))
+        parsed = parse_uuid(device_id, "deviceId", "device id")
+        if isinstance(parsed, InvalidInput):
+            return parsed
+        unregistering = info.context.get(ProfileService).unregister_device(viewer.user_id, parsed)
+        unregistered = DeviceUnregistered(device_id=strawberry.ID(device_id))
+        return await result_of(unregistering, lambda _: unregistered, PROFILE_ERRORS)

@@ -13,7 +13,7 @@ from domains.profile.aggregate import (
     device_id_of,
     user_id_of,
 )
-from eventlog.store import EventStore, Transaction
+from eventlog.store import AggregateStore, Transaction
 
 
 class UserNotFoundError(Exception):
@@ -25,7 +25,7 @@ class DeviceNotFoundError(Exception):
 
 
 class ProfileService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: AggregateStore) -> None:
         self.store = store
         self._known: set[str] = set()
 
@@ -47,6 +47,13 @@ class ProfileService:
         user_id = await self.store.transact(command)
         self._known.add(firebase_uid)
         return user_id
+
+    async def user(self, user_id: UUID) -> User:
+        """The user as this process knows them. Raises UserNotFoundError."""
+        user = await self.store.load(user_id)
+        if not isinstance(user, User):
+            raise UserNotFoundError(str(user_id))
+        return user
 
     async def update_profile(
         self, user_id: UUID, *, public: dict[str, Any], private: dict[str, Any]

@@ -20,7 +20,8 @@ from eventsourcing.domain import Aggregate, event
 from domains.balance.aggregate import InsufficientFundsError
 from domains.billing.aggregate import CallKind
 from domains.video.aggregate import Call, CallError, CallStatus, Line, line_id_of
-from domains.video.service import CallerBusyError, CallService
+from domains.video.ringing import CallerBusyError
+from domains.video.service import CallService
 from eventlog.store import Transaction
 
 
@@ -211,8 +212,9 @@ class RouletteService:
         elif call.status is not CallStatus.RINGING:
             await self._conditionally(session_id, call_id, lambda r, at: r.match(call_id, at))
 
-    async def cancel(self, user_id: UUID, session_id: UUID) -> Roulette:
-        """The caller stops searching; an offer still open is hung up."""
+    async def cancel(self, user_id: UUID, session_id: UUID) -> tuple[Roulette, Call | None]:
+        """The caller stops searching; an offer still open is hung up. The session, with
+        its offer as it stands now."""
 
         async def command(tx: Transaction) -> Roulette:
             roulette = await _session(tx, session_id)
@@ -226,7 +228,9 @@ class RouletteService:
             call = await self.store.load(roulette.call_id, fresh=True)
             if isinstance(call, Call) and call.is_open:
                 await self._hang_up(call)
-        return roulette
+            call = await self.store.load(roulette.call_id, fresh=True)
+            return roulette, call if isinstance(call, Call) else None
+        return roulette, None
 
     async def _offer_next(self, session_id: UUID, after: UUID) -> None:
         roulette = await self.store.load(session_id, fresh=True)

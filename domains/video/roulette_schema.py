@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from domains.balance.aggregate import InsufficientFundsError
 from domains.video.aggregate import Call
-from domains.video.roulette import (
-    NoStreamerAvailableError,
-    Roulette,
-    RouletteService,
-    RouletteStateError,
-    UnknownRouletteError,
-)
-from domains.video.schema import (
+from domains.video.results import (
+    VIDEO_ERRORS,
     CalleeUnavailable,
     CallNotPossible,
-    CallView,
     InsufficientFunds,
-    call_view,
+    NoStreamerAvailable,
 )
-from domains.video.service import CallerBusyError
-from eventlog.api import Context, InvalidInput, NotFound
+from domains.video.roulette import Roulette, RouletteService
+from domains.video.schema import CallView, call_view
+from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
 
 
 @strawberry.type(
@@ -38,11 +30,6 @@ class RouletteView:
     call: CallView | None = strawberry.field(description="The offer ringing now, if any.")
 
 
-@strawberry.type(description="No streamer can be offered to you now; try again later.")
-class NoStreamerAvailable:
-    message: str
-
-
 StartRouletteResult = Annotated[
     RouletteView | NoStreamerAvailable | InsufficientFunds | CalleeUnavailable,
     strawberry.union("StartRouletteResult"),
@@ -53,7 +40,8 @@ CancelRouletteResult = Annotated[
 ]
 
 
-def roulette_view(roulette: Roulette, call: Call | None) -> RouletteView:
+def roulette_view(session: tuple[Roulette, Call | None]) -> RouletteView:
+    roulette, call = session
     return RouletteView(
         id=strawberry.ID(str(roulette.id)),
         status=roulette.status.value,
@@ -69,34 +57,16 @@ class RouletteMutation:
     )
     async def start_roulette(self, info: Info[Context, None]) -> StartRouletteResult:
         viewer = await info.context.viewer()
-        try:
-            roulette, call = await info.context.get(RouletteService).start(viewer.user_id)
-        except NoStreamerAvailableError as error:
-            return NoStreamerAvailable(message=str(error))
-        except InsufficientFundsError as error:
-            return InsufficientFunds(message=str(error), coins=error.coins, needed=error.needed)
-        except CallerBusyError as error:
-            return CalleeUnavailable(message=str(error))
-        return roulette_view(roulette, call)
+        starting = info.context.get(RouletteService).start(viewer.user_id)
+        return await result_of(starting, roulette_view, VIDEO_ERRORS)
 
     @strawberry.mutation(description="Stop your roulette; an offer still ringing is cancelled.")
     async def cancel_roulette(
         self, info: Info[Context, None], roulette_id: str
     ) -> CancelRouletteResult:
         viewer = await info.context.viewer()
-        try:
-            parsed = UUID(roulette_id)
-        except ValueError:
-            return InvalidInput(message=f"{roulette_id!r} is not a roulette id", field="rouletteId")
+        parsed = parse_uuid(roulette_id, "rouletteId", "roulette id")
+        if isinstance(parsed, InvalidInput):
+            return parsed
         service = info.context.get(RouletteService)
-        try:
-            roulette = await service.cancel(viewer.user_id, parsed)
-        except UnknownRouletteError as error:
-            return NotFound(message=str(error))
-        except RouletteStateError as error:
-            return CallNotPossible(message=str(error))
-        call = None
-        if roulette.call_id is not None:
-            loaded = await service.store.load(roulette.call_id, fresh=True)
-            call = loaded if isinstance(loaded, Call) else None
-        return roulette_view(roulette, call)
+        return await result_of(service.cancel(viewer.user_id, parsed), roulette_view, VIDEO_ERRORS)

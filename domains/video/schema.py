@@ -10,22 +10,21 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from domains.balance.aggregate import InsufficientFundsError
 from domains.billing.aggregate import CallKind
 from domains.video.access import MediaAccess, MediaPass
-from domains.video.aggregate import Call, CallError, CallStateError, Side
+from domains.video.aggregate import Call, CallError, Side
 from domains.video.presence import Presence
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL
 from domains.video.queries import CallQueries
-from domains.video.service import (
-    BlockedError,
-    CalleeUnavailableError,
-    CallerBusyError,
-    CallService,
-    SelfCallError,
-    UnknownCallError,
+from domains.video.results import (
+    VIDEO_ERRORS,
+    Blocked,
+    CalleeUnavailable,
+    CallNotPossible,
+    InsufficientFunds,
 )
-from eventlog.api import Context, InvalidInput, NotFound
+from domains.video.service import CallService
+from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
 from eventlog.hub import RESYNC
 from eventlog.settings import Settings
 
@@ -63,30 +62,6 @@ def call_view(call: Call) -> CallView:
         coins_earned=call.coins[Side.STREAMER],
         tariff_version=call.tariff_version,
     )
-
-
-@strawberry.type(
-    description="The streamer cannot take a call now (offline, busy, not taking calls)."
-)
-class CalleeUnavailable:
-    message: str
-
-
-@strawberry.type(description="Your wallet does not cover what this costs.")
-class InsufficientFunds:
-    message: str
-    coins: int
-    needed: int
-
-
-@strawberry.type(description="One of you has blocked the other.")
-class Blocked:
-    message: str
-
-
-@strawberry.type(description="The call is not in a state that allows this.")
-class CallNotPossible:
-    message: str
 
 
 @strawberry.type(description="How to join the call's Agora channel; the token ends with paid time.")
@@ -161,10 +136,7 @@ class CallRecord:
 
 
 def _call_id(value: str) -> UUID | InvalidInput:
-    try:
-        return UUID(value)
-    except ValueError:
-        return InvalidInput(message=f"{value!r} is not a call id", field="callId")
+    return parse_uuid(value, "callId", "call id")
 
 
 async def _on_device(
@@ -174,10 +146,9 @@ async def _on_device(
     run: Callable[[CallService, UUID, UUID, UUID | None], Awaitable[Call]],
 ) -> CallView | CallNotPossible | InvalidInput | NotFound:
     """A call command the app sends from one of the user's devices (`deviceId`, optional)."""
-    try:
-        device = None if device_id is None else UUID(device_id)
-    except ValueError:
-        return InvalidInput(message=f"{device_id!r} is not a device id", field="deviceId")
+    device = None if device_id is None else parse_uuid(device_id, "deviceId", "device id")
+    if isinstance(device, InvalidInput):
+        return device
     return await _call_command(info, call_id, lambda s, u, c: run(s, u, c, device))
 
 
@@ -196,12 +167,8 @@ async def _call_command(
     parsed = _call_id(call_id)
     if isinstance(parsed, InvalidInput):
         return parsed
-    try:
-        return call_view(await run(info.context.get(CallService), viewer.user_id, parsed))
-    except UnknownCallError as error:
-        return NotFound(message=str(error))
-    except CallError as error:
-        return CallNotPossible(message=str(error))
+    service = info.context.get(CallService)
+    return await result_of(run(service, viewer.user_id, parsed), call_view, VIDEO_ERRORS)
 
 
 @strawberry.type
@@ -238,26 +205,12 @@ class VideoMutation:
     @strawberry.mutation(description="Call a streamer (`kind`: direct).")
     async def request_call(self, info: Info[Context, None], callee_id: str) -> RequestCallResult:
         viewer = await info.context.viewer()
-        try:
-            callee = UUID(callee_id)
-        except ValueError:
-            return InvalidInput(message=f"{callee_id!r} is not a user id", field="calleeId")
+        callee = parse_uuid(callee_id, "calleeId", "user id")
+        if isinstance(callee, InvalidInput):
+            return callee
         service = info.context.get(CallService)
-        try:
-            call = await service.request_call(viewer.user_id, callee, kind=CallKind.DIRECT)
-        except InsufficientFundsError as error:
-            return InsufficientFunds(message=str(error), coins=error.coins, needed=error.needed)
-        except (CalleeUnavailableError, CallerBusyError) as error:
-            return CalleeUnavailable(message=str(error))
-        except BlockedError as error:
-            return Blocked(message=str(error))
-        except SelfCallError as error:
-            return InvalidInput(message=str(error), field="calleeId")
-        except UnknownCallError as error:
-            return NotFound(message=str(error))
-        except CallError as error:
-            return CallNotPossible(message=str(error))
-        return call_view(call)
+        ringing = service.request_call(viewer.user_id, callee, kind=CallKind.DIRECT)
+        return await result_of(ringing, call_view, VIDEO_ERRORS)
 
     @strawberry.mutation(
         description="Answer a call ringing for you (the connect charge is taken); `deviceId` "
@@ -290,14 +243,7 @@ class VideoMutation:
     async def leave_call(self, info: Info[Context, None], call_id: str) -> CallResult:
         if info.context.get(Settings).media_events != "clients":
             return CallNotPossible(message="Agora reports who leaves; hang up to end the call")
-
-        async def leave(s: CallService, u: UUID, c: UUID) -> Call:
-            call = await s.store.load(c)
-            if not isinstance(call, Call) or u not in (call.caller_id, call.callee_id):
-                raise UnknownCallError(f"no call {c}")
-            return await s.report_media(c, call.side_of(u), joined=False)
-
-        return await _call_command(info, call_id, leave)
+        return await _call_command(info, call_id, lambda s, u, c: s.leave_media(u, c))
 
     @strawberry.mutation(description="Whether you take direct calls, and join the roulette.")
     async def set_availability(
@@ -316,16 +262,10 @@ async def _join(info: Info[Context, None], call_id: str, *, report: bool) -> Joi
     if isinstance(parsed, InvalidInput):
         return parsed
     service = info.context.get(CallService)
-    call = await service.store.load(parsed, fresh=True)
-    if not isinstance(call, Call) or viewer.user_id not in (call.caller_id, call.callee_id):
-        return NotFound(message=f"no call {call_id}")
-    try:
-        if report and info.context.get(Settings).media_events == "clients":
-            call = await service.report_media(call.id, call.side_of(viewer.user_id), joined=True)
-        media = info.context.get(MediaAccess).pass_for(call, viewer.user_id, service.clock.now())
-    except CallStateError as error:
-        return CallNotPossible(message=str(error))
-    return _media(media)
+    access = info.context.get(MediaAccess)
+    report = report and info.context.get(Settings).media_events == "clients"
+    joining = service.join_media(viewer.user_id, parsed, access, report=report)
+    return await result_of(joining, _media, VIDEO_ERRORS)
 
 
 @strawberry.type
@@ -386,10 +326,8 @@ class VideoSubscription:
 
 async def _renewed(info: Info[Context, None], call_id: UUID, user_id: UUID) -> MediaJoin | None:
     service = info.context.get(CallService)
-    call = await service.store.load(call_id, fresh=True)
-    if not isinstance(call, Call):
-        return None
+    access = info.context.get(MediaAccess)
     try:
-        return _media(info.context.get(MediaAccess).pass_for(call, user_id, service.clock.now()))
-    except CallStateError:
+        return _media(await service.join_media(user_id, call_id, access, report=False))
+    except CallError:  # over (or gone) by the time its renewal is read: nothing to send
         return None

@@ -14,11 +14,11 @@ from domains.balance.aggregate import (
 from domains.balance.service import AccountRef
 from domains.billing.aggregate import CallKind, Tariff, tariff_id_of
 from domains.blocklist.service import blocked_between
-from domains.profile.aggregate import Role, User
+from domains.profile.aggregate import User
+from domains.video.access import MediaAccess, MediaPass
 from domains.video.aggregate import (
     Availability,
     Call,
-    CallError,
     CallStateError,
     CallStatus,
     EndReason,
@@ -30,6 +30,12 @@ from domains.video.aggregate import (
     notice_id_of,
 )
 from domains.video.agora import Notice
+from domains.video.ringing import (
+    Ring,
+    UnknownCallError,
+    check_can_ring,
+    check_not_self,
+)
 from domains.video.settlement import (
     charge,
     charge_key,
@@ -41,27 +47,7 @@ from domains.video.settlement import (
     warn_if_short,
 )
 from eventlog.clock import Clock
-from eventlog.store import EventStore, Transaction
-
-
-class CalleeUnavailableError(CallError):
-    """The streamer cannot take a call now (offline, busy, not taking calls)."""
-
-
-class CallerBusyError(CallError):
-    """You are already in a call."""
-
-
-class BlockedError(CallError):
-    """One of the two has blocked the other."""
-
-
-class SelfCallError(CallError):
-    """You cannot call yourself."""
-
-
-class UnknownCallError(CallError):
-    """No such call, or not yours."""
+from eventlog.store import AggregateStore, Transaction
 
 
 @dataclass(frozen=True)
@@ -79,7 +65,7 @@ class CallService:
     """The call commands; every one is a single unit on the log."""
 
     def __init__(
-        self, store: EventStore, clock: Clock, is_reachable: IsReachable, timings: CallTimings
+        self, store: AggregateStore, clock: Clock, is_reachable: IsReachable, timings: CallTimings
     ) -> None:
         self.store = store
         self.clock = clock
@@ -98,41 +84,13 @@ class CallService:
         ring_seconds: float | None = None,
     ) -> Call:
         """Ring a streamer. Raises CalleeUnavailable/CallerBusy/Blocked/InsufficientFunds."""
-        if caller_id == callee_id:
-            raise SelfCallError("you cannot call yourself")
+        check_not_self(caller_id, callee_id)
         reachable = await self.is_reachable(callee_id)
         ring = self.timings.ring_seconds if ring_seconds is None else ring_seconds
 
         async def command(tx: Transaction) -> Call:
-            callee = await tx.get(callee_id, User)
-            if callee is None:
-                raise UnknownCallError("no such user")
-            if callee.role is not Role.STREAMER:
-                raise CalleeUnavailableError("only streamers take calls")
-            if await blocked_between(tx, caller_id, callee_id):
-                raise BlockedError("you cannot call this user")
-            availability = await tx.get(availability_id_of(callee_id), Availability)
-            if availability is None:
-                wanted = CallKind(kind) is CallKind.DIRECT  # direct calls are on by default
-            elif CallKind(kind) is CallKind.ROULETTE:
-                wanted = availability.roulette
-            else:
-                wanted = availability.calls
-            if not reachable or not wanted:
-                raise CalleeUnavailableError("the streamer is offline for calls")
-            found = [await tx.get(line_id_of(u), Line) for u in (caller_id, callee_id)]
-            if found[0] is not None and found[0].busy:
-                raise CallerBusyError("you are already in a call")
-            if found[1] is not None and found[1].busy:
-                raise CalleeUnavailableError("the streamer is in another call")
-            tariff = await tx.get(tariff_id_of(kind), Tariff)
-            if tariff is None:
-                raise CalleeUnavailableError(f"no {CallKind(kind).value} tariff is published")
-            first = tariff.caller.checkpoint(0).coins
-            wallet = await tx.get(AccountRef.wallet(caller_id).account_id, Account)
-            coins = wallet.coins if wallet is not None else 0
-            if coins < first:
-                raise InsufficientFundsError(AccountRef.wallet(caller_id).account_id, coins, first)
+            facts = await _load_ring(tx, caller_id, callee_id, CallKind(kind), reachable)
+            check_can_ring(facts)
             now = self.clock.now()
             call = Call(
                 kind=kind,
@@ -143,6 +101,7 @@ class CallService:
                 roulette_id=roulette_id,
             )
             tx.add(call)
+            found = (facts.caller_line, facts.callee_line)
             for user_id, line in zip((caller_id, callee_id), found, strict=True):
                 if line is None:
                     line = Line(user_id=user_id)
@@ -312,6 +271,25 @@ class CallService:
 
         await self.store.transact(command)
 
+    async def join_media(
+        self, user_id: UUID, call_id: UUID, access: MediaAccess, *, report: bool
+    ) -> MediaPass:
+        """A pass into the call's channel for one of its parties (`report`: their app says
+        it joined, where the apps rather than Agora report media)."""
+        call = await self.store.load(call_id, fresh=True)
+        if not isinstance(call, Call) or user_id not in (call.caller_id, call.callee_id):
+            raise UnknownCallError(f"no call {call_id}")
+        if report:
+            call = await self.report_media(call.id, call.side_of(user_id), joined=True)
+        return access.pass_for(call, user_id, self.clock.now())
+
+    async def leave_media(self, user_id: UUID, call_id: UUID) -> Call:
+        """A party's app says it left the channel (where the apps report media)."""
+        call = await self.store.load(call_id)
+        if not isinstance(call, Call) or user_id not in (call.caller_id, call.callee_id):
+            raise UnknownCallError(f"no call {call_id}")
+        return await self.report_media(call_id, call.side_of(user_id), joined=False)
+
     # --- money --------------------------------------------------------------------------
 
     async def bill(self, call_id: UUID) -> Call | None:
@@ -359,6 +337,25 @@ class CallService:
             return call
 
         return await self.store.transact(command)
+
+
+async def _load_ring(
+    tx: Transaction, caller_id: UUID, callee_id: UUID, kind: CallKind, reachable: bool
+) -> Ring:
+    """Everything the ring rules look at, loaded before anything changes."""
+    wallet = await tx.get(AccountRef.wallet(caller_id).account_id, Account)
+    return Ring(
+        caller_id=caller_id,
+        kind=kind,
+        callee=await tx.get(callee_id, User),
+        reachable=reachable,
+        blocked=await blocked_between(tx, caller_id, callee_id),
+        availability=await tx.get(availability_id_of(callee_id), Availability),
+        caller_line=await tx.get(line_id_of(caller_id), Line),
+        callee_line=await tx.get(line_id_of(callee_id), Line),
+        tariff=await tx.get(tariff_id_of(kind), Tariff),
+        coins=wallet.coins if wallet is not None else 0,
+    )
 
 
 async def _party_call(tx: Transaction, call_id: UUID, user_id: UUID) -> Call:

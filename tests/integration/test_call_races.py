@@ -9,7 +9,7 @@ from app import Olo
 from domains.balance.service import AccountRef
 from domains.profile.aggregate import Role
 from domains.video.aggregate import Call, CallStatus, Line, Side, line_id_of
-from domains.video.service import CalleeUnavailableError
+from domains.video.ringing import CalleeUnavailableError
 
 
 async def test_ten_callers_at_once_ring_a_streamer_once(olo: Olo) -> None:

@@ -1,0 +1,155 @@
+"""What gets notified: NotificationService and the call notification policy on the
+in-memory store. Given earlier commands, when one command (or one call event reacted to),
+then the notification events committed or the typed error."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fakes.world import World, topics
+
+from domains.notification.aggregate import (
+    CannotMuteCallsError,
+    CannotMuteError,
+    Notification,
+    NotificationKind,
+    notification_id_of,
+)
+from domains.notification.policy import CallNotificationPolicy
+from domains.notification.service import UnknownNotificationError
+
+INCOMING = NotificationKind.INCOMING_CALL
+
+
+def _notifications(events: list[Any]) -> list[Any]:
+    return [e for e in events if type(e).TOPIC.startswith("olo.notification:Notification.")]
+
+
+async def _react(world: World) -> list[Any]:
+    """Feed the call notification policy what was committed, as its runner would; the
+    notification events that reacting committed."""
+    policy = CallNotificationPolicy(world.notifications, world.balance)
+    events = world.store.take_events()
+    for event in events:
+        if type(event).TOPIC in policy.topics:
+            await policy.handle(event, 0)
+    return _notifications(world.store.take_events())
+
+
+async def _notification(world: World, key: str) -> Notification:
+    found = await world.store.load(notification_id_of(key))
+    assert isinstance(found, Notification)
+    return found
+
+
+async def test_one_notification_per_key_however_often_it_is_asked_for() -> None:
+    world = World()
+    ann = await world.user("ann")
+    world.store.take_events()
+
+    first = await world.notifications.notify(ann, INCOMING, {"callId": "c"}, key="call/c/in")
+    again = await world.notifications.notify(ann, INCOMING, {"callId": "c"}, key="call/c/in")
+
+    assert first == again == notification_id_of("call/c/in")
+    [requested] = world.store.take_events()
+    assert type(requested).TOPIC == "olo.notification:Notification.Requested"
+    assert (requested.recipient_id, requested.ack_deadline) == (ann, world.clock.now() + 15)
+
+
+async def test_a_muted_kind_is_not_recorded_at_all() -> None:
+    world = World()
+    ann = await world.user("ann")
+    await world.notifications.set_muted(
+        ann, NotificationKind.LOW_BALANCE, True, is_online=world.is_online
+    )
+    world.store.take_events()
+
+    asked = await world.notifications.notify(
+        ann, NotificationKind.LOW_BALANCE, {"coins": 1}, key="low/1"
+    )
+
+    assert asked is None
+    assert world.store.take_events() == []
+
+
+async def test_incoming_calls_cannot_be_muted_by_a_streamer_online_for_calls() -> None:
+    world = World()
+    sam = await world.streamer("sam")
+    world.store.take_events()
+
+    with pytest.raises(CannotMuteCallsError):
+        await world.notifications.set_muted(sam, INCOMING, True, is_online=world.is_online)
+    assert world.store.take_events() == []
+
+    await world.calls.set_availability(sam, calls=False, roulette=False)  # offline for calls
+    muted = await world.notifications.set_muted(sam, INCOMING, True, is_online=world.is_online)
+    assert muted == {INCOMING}
+    assert topics(world.store.take_events())[-1] == "olo.notification:Preferences.Muted"
+
+
+async def test_a_plain_user_online_or_a_streamer_offline_may_mute_incoming_calls() -> None:
+    world = World()
+    ann, sam = await world.user("ann"), await world.streamer("sam", online=False)
+    world.online.add(ann)
+
+    for user in (ann, sam):
+        assert await world.notifications.set_muted(
+            user, INCOMING, True, is_online=world.is_online
+        ) == {INCOMING}
+
+
+async def test_the_dismissal_of_ringing_can_never_be_muted() -> None:
+    world = World()
+    ann = await world.user("ann")
+    with pytest.raises(CannotMuteError):
+        await world.notifications.set_muted(
+            ann, NotificationKind.RINGING_ENDED, True, is_online=world.is_online
+        )
+
+
+async def test_only_the_recipient_acknowledges() -> None:
+    world = World()
+    ann, bob = await world.user("ann"), await world.user("bob")
+    await world.notifications.notify(ann, INCOMING, {}, key="k")
+    world.store.take_events()
+
+    with pytest.raises(UnknownNotificationError):
+        await world.notifications.acknowledge(bob, notification_id_of("k"))
+    await world.notifications.acknowledge(ann, notification_id_of("k"))
+    assert topics(world.store.take_events()) == ["olo.notification:Notification.Acknowledged"]
+
+
+async def _ringing(world: World) -> tuple[UUID, UUID, UUID]:
+    ann, sam = await world.user("ann", coins=100), await world.streamer("sam")
+    call = await world.calls.request_call(ann, sam)
+    [incoming] = await _react(world)
+    assert (incoming.kind, incoming.recipient_id) == (INCOMING, sam)
+    return ann, sam, call.id
+
+
+async def test_a_call_answered_before_any_push_withdraws_the_ring_and_pushes_nothing() -> None:
+    world = await World.seeded()
+    _ann, sam, call_id = await _ringing(world)
+
+    await world.calls.accept_call(sam, call_id)
+
+    assert topics(await _react(world)) == ["olo.notification:Notification.Withdrawn"]
+    ring = await _notification(world, f"call/{call_id}/in")
+    assert ring.status == "withdrawn"
+
+
+async def test_a_call_answered_after_its_push_began_dismisses_the_other_devices() -> None:
+    world = await World.seeded()
+    _ann, sam, call_id = await _ringing(world)
+    assert await world.notifications.begin_push(notification_id_of(f"call/{call_id}/in"))
+    device = UUID(int=7)
+    world.store.take_events()
+
+    await world.calls.accept_call(sam, call_id, device)
+
+    [dismissal] = await _react(world)
+    assert (dismissal.kind, dismissal.recipient_id) == (NotificationKind.RINGING_ENDED, sam)
+    assert dismissal.payload == {"callId": str(call_id), "reason": "answered"}
+    assert dismissal.skip_device_id == device  # the device that answered keeps quiet
