@@ -18,21 +18,21 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
 from domains.balance import wiring as balance
-from domains.balance.wiring import BalanceServices
+from domains.balance.services import BalanceServices
 from domains.billing import wiring as billing
-from domains.billing.wiring import BillingServices
+from domains.billing.services import BillingServices
 from domains.blocklist import wiring as blocklist
-from domains.blocklist.wiring import BlocklistServices
+from domains.blocklist.services import BlocklistServices
 from domains.notification import wiring as notification
-from domains.notification.wiring import NotificationServices
+from domains.notification.services import NotificationServices
 from domains.payment import wiring as payment
 from domains.payment.service import ReceiptVerifier
-from domains.payment.wiring import PaymentServices
+from domains.payment.services import PaymentServices
 from domains.profile import wiring as profile
 from domains.profile.auth import AuthenticationError
-from domains.profile.wiring import ProfileServices
+from domains.profile.services import ProfileServices
 from domains.video import wiring as video
-from domains.video.wiring import VideoServices
+from domains.video.services import VideoServices
 from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
@@ -79,7 +79,7 @@ class Services(
 def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any]]:
     """Each domain's running parts, built lowest layer first from the parts below it."""
     profile_parts = profile.wire(core)
-    balance_parts = balance.wire(core)
+    balance_parts = balance.wire(core, profile_parts.services)
     billing_parts = billing.wire(core)
     blocklist_parts = blocklist.wire(core)
     video_parts = video.wire(core, profile_parts.services)

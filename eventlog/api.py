@@ -4,7 +4,7 @@ typed errors that are results rather than exceptions."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -47,13 +47,6 @@ class Context(BaseContext, Generic[S]):
         self.hub = hub
         self._authenticate = authenticate
         self._viewer: Viewer | None = None
-
-    def get(self, kind: type[T]) -> T:
-        for f in fields(self.services):  # type: ignore[arg-type]
-            service = getattr(self.services, f.name)
-            if isinstance(service, kind):
-                return service
-        raise LookupError(kind)
 
     def _token(self) -> str | None:
         header: str | None = None

@@ -9,9 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from domains.balance.projection import BALANCE_CHANNEL
-from domains.balance.queries import BalanceQueries
+from domains.balance.services import BalanceServices
 from domains.profile.schema import OwnProfile, own_profile_fields
-from domains.profile.service import ProfileService
 from eventlog.api import Context
 from eventlog.hub import RESYNC
 
@@ -44,9 +43,9 @@ class BalanceHistoryPage:
 @strawberry.type(description="You: your profile and your balance.")
 class Me(OwnProfile):
     @strawberry.field
-    async def balance(self, info: Info[Context, None]) -> Balance:
+    async def balance(self, info: Info[Context[BalanceServices], None]) -> Balance:
         viewer = await info.context.viewer()
-        b = await info.context.get(BalanceQueries).balance(viewer.user_id)
+        b = await info.context.services.balance_queries.balance(viewer.user_id)
         return Balance(coins=b.coins, version=b.version, position=b.position)
 
 
@@ -61,18 +60,18 @@ def _cursor_version(after: str | None) -> int | None:
 @strawberry.type
 class BalanceQuery:
     @strawberry.field(description="The signed-in user.")
-    async def me(self, info: Info[Context, None]) -> Me:
+    async def me(self, info: Info[Context[BalanceServices], None]) -> Me:
         viewer = await info.context.viewer()
-        user = await info.context.get(ProfileService).user(viewer.user_id)
+        user = await info.context.services.profiles.user(viewer.user_id)
         return Me(**own_profile_fields(user))
 
     @strawberry.field(description="Your wallet's movements, newest first.")
     async def balance_history(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self, info: Info[Context[BalanceServices], None], first: int = 20, after: str | None = None
     ) -> BalanceHistoryPage:
         viewer = await info.context.viewer()
         first = max(1, min(first, 100))
-        rows = await info.context.get(BalanceQueries).history(
+        rows = await info.context.services.balance_queries.history(
             viewer.user_id, before_version=_cursor_version(after), limit=first + 1
         )
         entries = [
@@ -94,9 +93,11 @@ class BalanceQuery:
 @strawberry.type
 class BalanceSubscription:
     @strawberry.subscription(description="Your balance now, then after every change.")
-    async def balance(self, info: Info[Context, None]) -> AsyncGenerator[Balance, None]:
+    async def balance(
+        self, info: Info[Context[BalanceServices], None]
+    ) -> AsyncGenerator[Balance, None]:
         viewer = await info.context.viewer()
-        queries = info.context.get(BalanceQueries)
+        queries = info.context.services.balance_queries
         stream = info.context.hub.subscribe(BALANCE_CHANNEL, str(viewer.user_id))
         try:
             current = await queries.balance(viewer.user_id)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domains.balance.policy import WelcomeBonusPolicy
 from domains.balance.projection import BALANCE_CHANNEL, BalanceProjection
 from domains.balance.queries import BalanceQueries
 from domains.balance.schema import BalanceQuery, BalanceSubscription
 from domains.balance.service import BalanceService
-from eventlog.store import EventStore
+from domains.balance.services import BalanceServices
+from domains.profile.services import ProfileServices
 from eventlog.wiring import Core, Domain, Parts
-
-
-@dataclass(frozen=True)
-class BalanceServices:
-    balance: BalanceService
-    balance_queries: BalanceQueries
-    store: EventStore
-
 
 DOMAIN: Domain[BalanceServices] = Domain(
     "balance",
@@ -29,9 +20,9 @@ DOMAIN: Domain[BalanceServices] = Domain(
 )
 
 
-def wire(core: Core) -> Parts[BalanceServices]:
+def wire(core: Core, profile: ProfileServices) -> Parts[BalanceServices]:
     balance = BalanceService(core.store)
     return Parts(
-        BalanceServices(balance, BalanceQueries(core.pool), core.store),
+        BalanceServices(balance, BalanceQueries(core.pool), profile.profiles),
         policies=(WelcomeBonusPolicy(balance, core.settings.welcome_bonus_coins),),
     )

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from domains.billing.aggregate import Schedule
-from domains.billing.queries import TariffQueries
+from domains.billing.services import BillingServices
 from eventlog.api import Context
 
 
@@ -42,7 +42,7 @@ class CallTariff:
 @strawberry.type
 class BillingQuery:
     @strawberry.field(description="The current tariff of each call kind.")
-    async def tariffs(self, info: Info[Context, None]) -> list[CallTariff]:
+    async def tariffs(self, info: Info[Context[BillingServices], None]) -> list[CallTariff]:
         await info.context.viewer()
         return [
             CallTariff(
@@ -51,5 +51,5 @@ class BillingQuery:
                 caller=TariffSchedule.of(t.caller),
                 streamer=TariffSchedule.of(t.streamer),
             )
-            for t in await info.context.get(TariffQueries).current()
+            for t in await info.context.services.tariff_queries.current()
         ]

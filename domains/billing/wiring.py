@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domains.billing.projection import TariffProjection
 from domains.billing.queries import TariffQueries
 from domains.billing.schema import BillingQuery
 from domains.billing.service import TariffService
+from domains.billing.services import BillingServices
 from eventlog.wiring import Core, Domain, Parts
-
-
-@dataclass(frozen=True)
-class BillingServices:
-    tariffs: TariffService
-    tariff_queries: TariffQueries
-
 
 DOMAIN: Domain[BillingServices] = Domain(
     "billing", projections=(TariffProjection,), query=(BillingQuery,)

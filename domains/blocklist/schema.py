@@ -10,8 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from domains.blocklist.aggregate import NotBlockedError, ReasonTooLongError, SelfBlockError
-from domains.blocklist.queries import BlocklistQueries
-from domains.blocklist.service import BlocklistService, BlockReceipt
+from domains.blocklist.service import BlockReceipt
+from domains.blocklist.services import BlocklistServices
 from domains.profile.service import UserNotFoundError
 from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
 
@@ -65,9 +65,9 @@ def _blocked(receipt: BlockReceipt) -> UserBlocked:
 @strawberry.type
 class BlocklistQuery:
     @strawberry.field(description="The users you blocked, newest first.")
-    async def blocked(self, info: Info[Context, None]) -> list[BlockedUser]:
+    async def blocked(self, info: Info[Context[BlocklistServices], None]) -> list[BlockedUser]:
         viewer = await info.context.viewer()
-        rows = await info.context.get(BlocklistQueries).blocked(viewer.user_id)
+        rows = await info.context.services.blocklist_queries.blocked(viewer.user_id)
         return [
             BlockedUser(
                 user_id=strawberry.ID(str(r.user_id)),
@@ -83,23 +83,26 @@ class BlocklistQuery:
 class BlocklistMutation:
     @strawberry.mutation(description="Block a user: no calls or matches between you two.")
     async def block(
-        self, info: Info[Context, None], user_id: strawberry.ID, reason: str | None = ""
+        self,
+        info: Info[Context[BlocklistServices], None],
+        user_id: strawberry.ID,
+        reason: str | None = "",
     ) -> BlockResult:
         viewer = await info.context.viewer()
         blocked_id = _user_id(user_id)
         if isinstance(blocked_id, InvalidInput):
             return blocked_id
-        blocking = info.context.get(BlocklistService).block(
-            viewer.user_id, blocked_id, reason or ""
-        )
+        blocking = info.context.services.blocklist.block(viewer.user_id, blocked_id, reason or "")
         return await result_of(blocking, _blocked, BLOCKLIST_ERRORS)
 
     @strawberry.mutation(description="Lift your block of a user.")
-    async def unblock(self, info: Info[Context, None], user_id: strawberry.ID) -> UnblockResult:
+    async def unblock(
+        self, info: Info[Context[BlocklistServices], None], user_id: strawberry.ID
+    ) -> UnblockResult:
         viewer = await info.context.viewer()
         blocked_id = _user_id(user_id)
         if isinstance(blocked_id, InvalidInput):
             return blocked_id
-        unblocking = info.context.get(BlocklistService).unblock(viewer.user_id, blocked_id)
+        unblocking = info.context.services.blocklist.unblock(viewer.user_id, blocked_id)
         unblocked = UserUnblocked(user_id=strawberry.ID(str(blocked_id)))
         return await result_of(unblocking, lambda _: unblocked, BLOCKLIST_ERRORS)

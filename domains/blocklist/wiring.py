@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domains.blocklist.projection import BlocklistProjection
 from domains.blocklist.queries import BlocklistQueries
 from domains.blocklist.schema import BlocklistMutation, BlocklistQuery
 from domains.blocklist.service import BlocklistService
+from domains.blocklist.services import BlocklistServices
 from eventlog.wiring import Core, Domain, Parts
-
-
-@dataclass(frozen=True)
-class BlocklistServices:
-    blocklist: BlocklistService
-    blocklist_queries: BlocklistQueries
-
 
 DOMAIN: Domain[BlocklistServices] = Domain(
     "blocklist",

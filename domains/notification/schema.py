@@ -12,8 +12,8 @@ from strawberry.types import Info
 
 from domains.notification.aggregate import CannotMuteError, NotificationKind
 from domains.notification.projection import NOTIFICATIONS_CHANNEL
-from domains.notification.service import NotificationService, UnknownNotificationError
-from domains.video.presence import Presence
+from domains.notification.service import UnknownNotificationError
+from domains.notification.services import NotificationServices
 from eventlog.api import (
     Context,
     ErrorResults,
@@ -69,7 +69,7 @@ def _settings(muted: set[NotificationKind]) -> NotificationSettings:
 class NotificationMutation:
     @strawberry.mutation(description="Mute or unmute a kind of notification for yourself.")
     async def mute_notifications(
-        self, info: Info[Context, None], kind: str, muted: bool
+        self, info: Info[Context[NotificationServices], None], kind: str, muted: bool
     ) -> MuteResult:
         viewer = await info.context.viewer()
         try:
@@ -77,18 +77,20 @@ class NotificationMutation:
         except ValueError:
             kinds = ", ".join(k.value for k in NotificationKind)
             return InvalidInput(message=f"kind must be one of {kinds}", field="kind")
-        muting = info.context.get(NotificationService).set_muted(
-            viewer.user_id, parsed, muted, is_online=info.context.get(Presence).is_online
+        muting = info.context.services.notifications.set_muted(
+            viewer.user_id, parsed, muted, is_online=info.context.services.presence.is_online
         )
         return await result_of(muting, _settings, NOTIFICATION_ERRORS)
 
     @strawberry.mutation(description="You showed this notification: it will not be pushed.")
-    async def ack_notification(self, info: Info[Context, None], id: str) -> AckResult:
+    async def ack_notification(
+        self, info: Info[Context[NotificationServices], None], id: str
+    ) -> AckResult:
         viewer = await info.context.viewer()
         parsed = parse_uuid(id, "id", "notification id")
         if isinstance(parsed, InvalidInput):
             return parsed
-        acking = info.context.get(NotificationService).acknowledge(viewer.user_id, parsed)
+        acking = info.context.services.notifications.acknowledge(viewer.user_id, parsed)
         acknowledged = NotificationAcknowledged(id=strawberry.ID(id))
         return await result_of(acking, lambda _: acknowledged, NOTIFICATION_ERRORS)
 
@@ -97,12 +99,12 @@ class NotificationMutation:
 class NotificationSubscription:
     @strawberry.subscription(description="Your notifications as they are asked for; ACK each.")
     async def notifications(
-        self, info: Info[Context, None]
+        self, info: Info[Context[NotificationServices], None]
     ) -> AsyncGenerator[InAppNotification, None]:
         viewer = await info.context.viewer()
-        service = info.context.get(NotificationService)
+        service = info.context.services.notifications
         stream = info.context.hub.subscribe(NOTIFICATIONS_CHANNEL, str(viewer.user_id))
-        presence = info.context.get(Presence)
+        presence = info.context.services.presence
         await presence.connected(viewer.user_id)  # reachable in-app while this is open
         try:
             async for change in stream:

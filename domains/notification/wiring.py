@@ -3,26 +3,17 @@ providers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from domains.balance.wiring import BalanceServices
+from domains.balance.services import BalanceServices
 from domains.notification.dispatcher import Dispatcher
 from domains.notification.policy import CallNotificationPolicy
 from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
 from domains.notification.router import PushRouter
 from domains.notification.schema import NotificationMutation, NotificationSubscription
 from domains.notification.service import NotificationService
-from domains.profile.wiring import ProfileServices
-from domains.video.presence import Presence
-from domains.video.wiring import VideoServices
+from domains.notification.services import NotificationServices
+from domains.profile.services import ProfileServices
+from domains.video.services import VideoServices
 from eventlog.wiring import Core, Domain, LedJob, Parts
-
-
-@dataclass(frozen=True)
-class NotificationServices:
-    notifications: NotificationService
-    presence: Presence
-
 
 DOMAIN: Domain[NotificationServices] = Domain(
     "notification",

@@ -13,7 +13,8 @@ from domains.payment.aggregate import (
     UnknownCoinPackError,
     UnsupportedStoreError,
 )
-from domains.payment.service import PaymentService, PurchaseResult
+from domains.payment.service import PurchaseResult
+from domains.payment.services import PaymentServices
 from eventlog.api import Context, ErrorResults, Forbidden, InvalidInput, NotFound, result_of
 
 
@@ -57,8 +58,8 @@ def _purchased(result: PurchaseResult) -> CoinsPurchased:
 @strawberry.type
 class PaymentQuery:
     @strawberry.field(description="The coin packs on sale.")
-    async def coin_packs(self, info: Info[Context, None]) -> list[CoinPack]:
-        packs = info.context.get(PaymentService).packs.values()
+    async def coin_packs(self, info: Info[Context[PaymentServices], None]) -> list[CoinPack]:
+        packs = info.context.services.payments.packs.values()
         return [
             CoinPack(id=strawberry.ID(p.id), coins=p.coins, price=p.price, currency=p.currency)
             for p in packs
@@ -69,10 +70,10 @@ class PaymentQuery:
 class PaymentMutation:
     @strawberry.mutation(description="Redeem a store purchase of a coin pack.")
     async def purchase_coins(
-        self, info: Info[Context, None], pack_id: str, store: str, receipt: str
+        self, info: Info[Context[PaymentServices], None], pack_id: str, store: str, receipt: str
     ) -> PurchaseCoinsResult:
         viewer = await info.context.viewer()
-        purchasing = info.context.get(PaymentService).purchase_coins(
+        purchasing = info.context.services.payments.purchase_coins(
             viewer.user_id, pack_id=pack_id, store=store, receipt=receipt
         )
         return await result_of(purchasing, _purchased, PAYMENT_ERRORS)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domains.payment.schema import PaymentMutation, PaymentQuery
 from domains.payment.service import (
     PaymentService,
@@ -11,13 +9,8 @@ from domains.payment.service import (
     SandboxVerifier,
     load_coin_packs,
 )
+from domains.payment.services import PaymentServices
 from eventlog.wiring import Core, Domain, Parts
-
-
-@dataclass(frozen=True)
-class PaymentServices:
-    payments: PaymentService
-
 
 DOMAIN: Domain[PaymentServices] = Domain(
     "payment", query=(PaymentQuery,), mutation=(PaymentMutation,)

@@ -10,8 +10,8 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from domains.profile.aggregate import InvalidProfileError, User
-from domains.profile.queries import ProfileQueries
-from domains.profile.service import DeviceNotFoundError, ProfileService
+from domains.profile.service import DeviceNotFoundError
+from domains.profile.services import ProfileServices
 from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
 
 
@@ -43,7 +43,7 @@ class OwnProfile(PublicProfile):
     birth_date: str | None
 
     @strawberry.field(description="Your devices that receive pushes.")
-    async def devices(self, info: Info[Context, None]) -> list[Device]:
+    async def devices(self, info: Info[Context[ProfileServices], None]) -> list[Device]:
         viewer = await info.context.viewer()
         return [
             Device(
@@ -55,7 +55,7 @@ class OwnProfile(PublicProfile):
                 has_voip_token=d.voip_token is not None,
                 updated_at=d.updated_at,
             )
-            for d in await info.context.get(ProfileQueries).devices(viewer.user_id)
+            for d in await info.context.services.profile_queries.devices(viewer.user_id)
         ]
 
 
@@ -143,13 +143,13 @@ def _updated(user: User) -> ProfileUpdated:
 class ProfileMutation:
     @strawberry.mutation(description="Change your own profile.")
     async def update_profile(
-        self, info: Info[Context, None], input: ProfileInput
+        self, info: Info[Context[ProfileServices], None], input: ProfileInput
     ) -> UpdateProfileResult:
         viewer = await info.context.viewer()
         given = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         if given.get("display_name", "x") is None:
             return InvalidInput(message="displayName cannot be removed", field="displayName")
-        updating = info.context.get(ProfileService).update_profile(
+        updating = info.context.services.profiles.update_profile(
             viewer.user_id,
             public={k: v for k, v in given.items() if k in _PUBLIC},
             private={k: v for k, v in given.items() if k in _PRIVATE},
@@ -158,10 +158,10 @@ class ProfileMutation:
 
     @strawberry.mutation(description="Receive pushes on this device (moves it from another user).")
     async def register_device(
-        self, info: Info[Context, None], input: DeviceInput
+        self, info: Info[Context[ProfileServices], None], input: DeviceInput
     ) -> RegisterDeviceResult:
         viewer = await info.context.viewer()
-        registering = info.context.get(ProfileService).register_device(
+        registering = info.context.services.profiles.register_device(
             viewer.user_id,
             platform=input.platform,
             fcm_token=input.fcm_token,
@@ -175,12 +175,12 @@ class ProfileMutation:
 
     @strawberry.mutation(description="No more pushes to this device for you.")
     async def unregister_device(
-        self, info: Info[Context, None], device_id: str
+        self, info: Info[Context[ProfileServices], None], device_id: str
     ) -> UnregisterDeviceResult:
         viewer = await info.context.viewer()
         parsed = parse_uuid(device_id, "deviceId", "device id")
         if isinstance(parsed, InvalidInput):
             return parsed
-        unregistering = info.context.get(ProfileService).unregister_device(viewer.user_id, parsed)
+        unregistering = info.context.services.profiles.unregister_device(viewer.user_id, parsed)
         unregistered = DeviceUnregistered(device_id=strawberry.ID(device_id))
         return await result_of(unregistering, lambda _: unregistered, PROFILE_ERRORS)

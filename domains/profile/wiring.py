@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domains.profile.auth import TokenVerifier
 from domains.profile.projection import ProfileProjection
 from domains.profile.queries import ProfileQueries
 from domains.profile.schema import ProfileMutation
 from domains.profile.service import ProfileService
+from domains.profile.services import ProfileServices
 from eventlog.wiring import Core, Domain, Parts
-
-
-@dataclass(frozen=True)
-class ProfileServices:
-    profiles: ProfileService
-    profile_queries: ProfileQueries
-    auth: TokenVerifier
-
 
 DOMAIN: Domain[ProfileServices] = Domain(
     "profile",

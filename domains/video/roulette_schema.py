@@ -15,8 +15,9 @@ from domains.video.results import (
     InsufficientFunds,
     NoStreamerAvailable,
 )
-from domains.video.roulette import Roulette, RouletteService
+from domains.video.roulette import Roulette
 from domains.video.schema import CallView, call_view
+from domains.video.services import VideoServices
 from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
 
 
@@ -55,18 +56,18 @@ class RouletteMutation:
         description="Be offered a random available streamer; each offer rings briefly, and "
         "a decline or timeout moves on to the next. The roulette tariff applies."
     )
-    async def start_roulette(self, info: Info[Context, None]) -> StartRouletteResult:
+    async def start_roulette(self, info: Info[Context[VideoServices], None]) -> StartRouletteResult:
         viewer = await info.context.viewer()
-        starting = info.context.get(RouletteService).start(viewer.user_id)
+        starting = info.context.services.roulette.start(viewer.user_id)
         return await result_of(starting, roulette_view, VIDEO_ERRORS)
 
     @strawberry.mutation(description="Stop your roulette; an offer still ringing is cancelled.")
     async def cancel_roulette(
-        self, info: Info[Context, None], roulette_id: str
+        self, info: Info[Context[VideoServices], None], roulette_id: str
     ) -> CancelRouletteResult:
         viewer = await info.context.viewer()
         parsed = parse_uuid(roulette_id, "rouletteId", "roulette id")
         if isinstance(parsed, InvalidInput):
             return parsed
-        service = info.context.get(RouletteService)
+        service = info.context.services.roulette
         return await result_of(service.cancel(viewer.user_id, parsed), roulette_view, VIDEO_ERRORS)

@@ -11,11 +11,9 @@ import strawberry
 from strawberry.types import Info
 
 from domains.billing.aggregate import CallKind
-from domains.video.access import MediaAccess, MediaPass
+from domains.video.access import MediaPass
 from domains.video.aggregate import Call, CallError, Side
-from domains.video.presence import Presence
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL
-from domains.video.queries import CallQueries
 from domains.video.results import (
     VIDEO_ERRORS,
     Blocked,
@@ -24,9 +22,9 @@ from domains.video.results import (
     InsufficientFunds,
 )
 from domains.video.service import CallService
+from domains.video.services import VideoServices
 from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
 from eventlog.hub import RESYNC
-from eventlog.settings import Settings
 
 
 @strawberry.type(description="A call as it stands.")
@@ -140,7 +138,7 @@ def _call_id(value: str) -> UUID | InvalidInput:
 
 
 async def _on_device(
-    info: Info[Context, None],
+    info: Info[Context[VideoServices], None],
     call_id: str,
     device_id: str | None,
     run: Callable[[CallService, UUID, UUID, UUID | None], Awaitable[Call]],
@@ -159,7 +157,7 @@ def _media(p: MediaPass) -> MediaJoin:
 
 
 async def _call_command(
-    info: Info[Context, None],
+    info: Info[Context[VideoServices], None],
     call_id: str,
     run: Callable[[CallService, UUID, UUID], Awaitable[Call]],
 ) -> CallView | CallNotPossible | InvalidInput | NotFound:
@@ -167,7 +165,7 @@ async def _call_command(
     parsed = _call_id(call_id)
     if isinstance(parsed, InvalidInput):
         return parsed
-    service = info.context.get(CallService)
+    service = info.context.services.calls
     return await result_of(run(service, viewer.user_id, parsed), call_view, VIDEO_ERRORS)
 
 
@@ -175,10 +173,10 @@ async def _call_command(
 class VideoQuery:
     @strawberry.field(description="Your calls, newest first, as caller and as streamer.")
     async def calls(
-        self, info: Info[Context, None], first: int = 20, before: float | None = None
+        self, info: Info[Context[VideoServices], None], first: int = 20, before: float | None = None
     ) -> list[CallRecord]:
         viewer = await info.context.viewer()
-        rows = await info.context.get(CallQueries).history(
+        rows = await info.context.services.call_queries.history(
             viewer.user_id, limit=max(1, min(first, 100)), before=before
         )
         return [
@@ -203,12 +201,14 @@ class VideoQuery:
 @strawberry.type
 class VideoMutation:
     @strawberry.mutation(description="Call a streamer (`kind`: direct).")
-    async def request_call(self, info: Info[Context, None], callee_id: str) -> RequestCallResult:
+    async def request_call(
+        self, info: Info[Context[VideoServices], None], callee_id: str
+    ) -> RequestCallResult:
         viewer = await info.context.viewer()
         callee = parse_uuid(callee_id, "calleeId", "user id")
         if isinstance(callee, InvalidInput):
             return callee
-        service = info.context.get(CallService)
+        service = info.context.services.calls
         ringing = service.request_call(viewer.user_id, callee, kind=CallKind.DIRECT)
         return await result_of(ringing, call_view, VIDEO_ERRORS)
 
@@ -217,53 +217,61 @@ class VideoMutation:
         "(from registerDevice) stops the ringing on your other devices but this one."
     )
     async def accept_call(
-        self, info: Info[Context, None], call_id: str, device_id: str | None = None
+        self, info: Info[Context[VideoServices], None], call_id: str, device_id: str | None = None
     ) -> CallResult:
         return await _on_device(info, call_id, device_id, CallService.accept_call)
 
     @strawberry.mutation(description="Decline a call ringing for you (on device `deviceId`).")
     async def decline_call(
-        self, info: Info[Context, None], call_id: str, device_id: str | None = None
+        self, info: Info[Context[VideoServices], None], call_id: str, device_id: str | None = None
     ) -> CallResult:
         return await _on_device(info, call_id, device_id, CallService.decline_call)
 
     @strawberry.mutation(description="End (or cancel) a call; it is settled to the second.")
-    async def hang_up(self, info: Info[Context, None], call_id: str) -> CallResult:
+    async def hang_up(self, info: Info[Context[VideoServices], None], call_id: str) -> CallResult:
         return await _call_command(info, call_id, lambda s, u, c: s.hang_up(u, c))
 
     @strawberry.mutation(description="Get into the call's media channel (Agora token).")
-    async def join_call(self, info: Info[Context, None], call_id: str) -> JoinCallResult:
+    async def join_call(
+        self, info: Info[Context[VideoServices], None], call_id: str
+    ) -> JoinCallResult:
         return await _join(info, call_id, report=True)
 
     @strawberry.mutation(description="A fresh token for the call's channel, valid to paid time.")
-    async def renew_call_token(self, info: Info[Context, None], call_id: str) -> JoinCallResult:
+    async def renew_call_token(
+        self, info: Info[Context[VideoServices], None], call_id: str
+    ) -> JoinCallResult:
         return await _join(info, call_id, report=False)
 
     @strawberry.mutation(description="You left the call's media channel (clients-report mode).")
-    async def leave_call(self, info: Info[Context, None], call_id: str) -> CallResult:
-        if info.context.get(Settings).media_events != "clients":
+    async def leave_call(
+        self, info: Info[Context[VideoServices], None], call_id: str
+    ) -> CallResult:
+        if info.context.services.settings.media_events != "clients":
             return CallNotPossible(message="Agora reports who leaves; hang up to end the call")
         return await _call_command(info, call_id, lambda s, u, c: s.leave_media(u, c))
 
     @strawberry.mutation(description="Whether you take direct calls, and join the roulette.")
     async def set_availability(
-        self, info: Info[Context, None], calls: bool, roulette: bool
+        self, info: Info[Context[VideoServices], None], calls: bool, roulette: bool
     ) -> bool:
         viewer = await info.context.viewer()
-        await info.context.get(CallService).set_availability(
+        await info.context.services.calls.set_availability(
             viewer.user_id, calls=calls, roulette=roulette
         )
         return True
 
 
-async def _join(info: Info[Context, None], call_id: str, *, report: bool) -> JoinCallResult:
+async def _join(
+    info: Info[Context[VideoServices], None], call_id: str, *, report: bool
+) -> JoinCallResult:
     viewer = await info.context.viewer()
     parsed = _call_id(call_id)
     if isinstance(parsed, InvalidInput):
         return parsed
-    service = info.context.get(CallService)
-    access = info.context.get(MediaAccess)
-    report = report and info.context.get(Settings).media_events == "clients"
+    service = info.context.services.calls
+    access = info.context.services.media
+    report = report and info.context.services.settings.media_events == "clients"
     joining = service.join_media(viewer.user_id, parsed, access, report=report)
     return await result_of(joining, _media, VIDEO_ERRORS)
 
@@ -271,9 +279,11 @@ async def _join(info: Info[Context, None], call_id: str, *, report: bool) -> Joi
 @strawberry.type
 class VideoSubscription:
     @strawberry.subscription(description="Your calls' events, live; you are online while open.")
-    async def call_events(self, info: Info[Context, None]) -> AsyncGenerator[CallEvent, None]:
+    async def call_events(
+        self, info: Info[Context[VideoServices], None]
+    ) -> AsyncGenerator[CallEvent, None]:
         viewer = await info.context.viewer()
-        presence = info.context.get(Presence)
+        presence = info.context.services.presence
         stream = info.context.hub.subscribe(CALLS_CHANNEL, str(viewer.user_id))
         await presence.connected(viewer.user_id)
         try:
@@ -300,13 +310,15 @@ class VideoSubscription:
             await presence.disconnected(viewer.user_id)
 
     @strawberry.subscription(description="A streamer's earnings: today's total, then each credit.")
-    async def earnings(self, info: Info[Context, None]) -> AsyncGenerator[Earnings, None]:
+    async def earnings(
+        self, info: Info[Context[VideoServices], None]
+    ) -> AsyncGenerator[Earnings, None]:
         viewer = await info.context.viewer()
-        queries = info.context.get(CallQueries)
+        queries = info.context.services.call_queries
         stream = info.context.hub.subscribe(EARNINGS_CHANNEL, str(viewer.user_id))
         try:
             today = await queries.earned_today(
-                viewer.user_id, info.context.get(CallService).clock.now()
+                viewer.user_id, info.context.services.calls.clock.now()
             )
             yield Earnings(call_id=None, coins=0, call_total=0, today=today, position=0)
             async for change in stream:
@@ -324,9 +336,11 @@ class VideoSubscription:
             stream.close()
 
 
-async def _renewed(info: Info[Context, None], call_id: UUID, user_id: UUID) -> MediaJoin | None:
-    service = info.context.get(CallService)
-    access = info.context.get(MediaAccess)
+async def _renewed(
+    info: Info[Context[VideoServices], None], call_id: UUID, user_id: UUID
+) -> MediaJoin | None:
+    service = info.context.services.calls
+    access = info.context.services.media
     try:
         return _media(await service.join_media(user_id, call_id, access, report=False))
     except CallError:  # over (or gone) by the time its renewal is read: nothing to send

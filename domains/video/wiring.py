@@ -4,11 +4,10 @@ the Agora webhook."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from fastapi import APIRouter
 
-from domains.profile.wiring import ProfileServices
+from domains.profile.services import ProfileServices
 from domains.video.access import MediaAccess
 from domains.video.agora import AgoraRest, RtcTokens
 from domains.video.matching import StreamerMatching
@@ -22,20 +21,11 @@ from domains.video.roulette_projection import RouletteProjection
 from domains.video.roulette_schema import RouletteMutation
 from domains.video.schema import VideoMutation, VideoQuery, VideoSubscription
 from domains.video.service import CallService, CallTimings
+from domains.video.services import VideoServices
 from domains.video.webhooks import agora_webhooks
 from eventlog.policy import Policy
 from eventlog.settings import Settings
 from eventlog.wiring import Core, Domain, LedJob, Parts
-
-
-@dataclass(frozen=True)
-class VideoServices:
-    calls: CallService
-    roulette: RouletteService
-    call_queries: CallQueries
-    presence: Presence
-    media: MediaAccess
-    settings: Settings
 
 
 def _routes(settings: Settings, services: Callable[[], VideoServices]) -> Iterable[APIRouter]:

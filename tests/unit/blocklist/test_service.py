@@ -23,7 +23,7 @@ async def _between(olo: Olo, a: UUID, b: UUID) -> bool:
     async def command(tx: Transaction) -> bool:
         return await blocked_between(tx, a, b)
 
-    return await olo.services.store.transact(command)
+    return await olo.store.transact(command)
 
 
 async def _topics(olo: Olo, blocker: UUID, blocked: UUID) -> list[str]:
