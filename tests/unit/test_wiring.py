@@ -1,6 +1,6 @@
 """Every domain folder with a `wiring.py` is composed: its Domain is in app.DOMAINS, its
-services record (`services.py`) is part of app.Services, and the parts derived from the records (tables,
-channels, schema) hold each domain's pieces."""
+services record (`services.py`) is part of app.Services, and the channels and read models
+derived from the records hold each domain's pieces."""
 
 from __future__ import annotations
 
