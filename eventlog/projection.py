@@ -29,6 +29,18 @@ class Recorded:
     event: Any
 
 
+class LogReads:
+    """Queries of the log made by this process's followers of it (projections, policies,
+    meter and dispatcher shards, the shared reader): bench/reader.py divides them by the
+    batches committed meanwhile."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+
+
+LOG_READS = LogReads()
+
+
 class LostTrackingError(Exception):
     """Another runner moved this projection's position: this one must stop."""
 
@@ -58,6 +70,7 @@ async def read_page(
     topics: frozenset[str],
 ) -> tuple[int, list[Recorded]]:
     """Events after `after` whose topic is wanted, and the last position read."""
+    LOG_READS.queries += 1
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
@@ -89,10 +102,12 @@ async def read_topics(
     database (a follower of a few topics need not fetch and decode the rest of the log), and
     the last position covered. Positions up to the highest visible one are final: inserts
     hold the table lock until they commit, so no lower position can appear later."""
+    LOG_READS.queries += 1
     head = await conn.fetchval(f"SELECT max(notification_id) FROM {EVENTS_TABLE}")
     last = min(after + window, int(head or 0))
     if last <= after:
         return after, []
+    LOG_READS.queries += 1
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {EVENTS_TABLE} WHERE notification_id > $1 AND notification_id <= $2 "
