@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -17,6 +17,9 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventlog.application import EVENTS_TABLE
 from eventlog.database import Connection
 from eventlog.hub import change_payloads
+
+if TYPE_CHECKING:
+    from eventlog.reader import LogReader
 
 log = logging.getLogger(__name__)
 
@@ -203,15 +206,26 @@ class ProjectionRunner:
             )
             if last == start:
                 return 0
-            # Tracking first: a second runner on the same position waits on this row lock,
-            # then fails here, before it has written anything.
-            await advance_tracking(conn, self.projection.name, start, last)
-            changes = await self.projection.apply(conn, events) if events else {}
-            for channel, items in changes.items():
-                for payload in change_payloads(last, items):
-                    await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+            await self._write(conn, start, last, events)
         self.position = last
         return last - start
+
+    async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
+        """Apply a page the log reader read (its rows and tracking in one transaction)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._write(conn, self.position, last, events)
+        self.position = last
+
+    async def _write(
+        self, conn: Connection, start: int, last: int, events: Sequence[Recorded]
+    ) -> None:
+        # Tracking first: a second runner on the same position waits on this row lock,
+        # then fails here, before it has written anything.
+        await advance_tracking(conn, self.projection.name, start, last)
+        changes = await self.projection.apply(conn, events) if events else {}
+        for channel, items in changes.items():
+            for payload in change_payloads(last, items):
+                await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def catch_up(self, progress: Callable[[int], None] | None = None) -> None:
         while (covered := await self.run_page()) > 0:
@@ -219,10 +233,18 @@ class ProjectionRunner:
                 progress(covered)
 
     async def follow(
-        self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01
+        self,
+        wakeup: asyncio.Event,
+        reader: LogReader | None = None,
+        *,
+        idle_seconds: float = 1.0,
+        gather_seconds: float = 0.01,
     ) -> None:
-        """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout)."""
+        """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout); or,
+        given the process's log reader, be fed by it once level."""
         await self.prepare()
+        if reader is not None:
+            await reader.follow(self, self.projection.topics)
         while True:
             wakeup.clear()
             await self.catch_up()
