@@ -143,6 +143,11 @@ class LogReader:
         self.head: int | None = None  # the last position read (None: no job joined)
         self.pages = 0
 
+    @property
+    def jobs(self) -> list[Follower]:
+        """The jobs it feeds now (level with it)."""
+        return [f.job for f in self._feeds]
+
     @contextlib.contextmanager
     def feed(self, job: Follower, topics: frozenset[str]) -> Iterator[Feed]:
         """A feed for `job` (registered while level), left when the job stops."""
@@ -190,7 +195,7 @@ class LogReader:
         while True:
             wakeup.clear()
             try:
-                await self._read_to_head()
+                await self.read_new_pages()
             except Exception:  # the jobs wait meanwhile; they are fed again once it reads
                 log.warning("the log reader could not read the log", exc_info=True)
             try:
@@ -210,7 +215,8 @@ class LogReader:
             reading.cancel()
             await asyncio.gather(reading, return_exceptions=True)
 
-    async def _read_to_head(self) -> None:
+    async def read_new_pages(self) -> None:
+        """Read the log up to its head, a page at a time, handing each page out."""
         while self.head is not None:
             after = self.head
             LOG_READS.queries += 1
