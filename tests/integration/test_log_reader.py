@@ -35,6 +35,8 @@ class Recording:
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail_at: int | None = None
+        self.level: asyncio.Event | None = None
+        self.resume = asyncio.Event()
         self._olo = olo
 
     async def run_page(self) -> int:
@@ -43,6 +45,10 @@ class Recording:
             self._olo.pool, self._olo.event_log.mapper, start, 3, self.topics
         )
         self._note(last, events)
+        if last == start and self.level is not None:
+            level, self.level = self.level, None
+            level.set()
+            await self.resume.wait()  # level as it read, while the log and the reader go on
         return last - start
 
     async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
@@ -122,6 +128,30 @@ async def test_a_job_behind_reads_on_its_own_then_joins_and_each_page_is_read_on
     everything = await positions(pg)
     assert ahead.seen == behind.seen == everything
     assert behind.fed == everything[len(everything) - len(behind.fed) :] != []
+
+
+async def test_a_job_the_reader_passed_as_it_came_level_reads_on_before_it_joins(
+    olo: Olo, pg: asyncpg.Connection
+) -> None:
+    reader = LogReader(olo.pool, olo.event_log.mapper)
+    ahead, late = Recording(olo, "ahead"), Recording(olo, "late")
+    async with following(reader, ahead):
+        await eventually(lambda: reader.jobs == [ahead], "the first job joined")
+        await activity(olo, 2, "early")
+        await reader.read_new_pages()
+        late.level = asyncio.Event()
+        async with following(reader, late):
+            await asyncio.wait_for(late.level.wait(), timeout=5)
+            await activity(olo, 2, "meanwhile")
+            await reader.read_new_pages()  # the reader passes the late job's last read
+            assert late.position < (reader.head or 0)
+            late.resume.set()
+            await eventually(lambda: late.position == reader.head, "the late job read on")
+            await activity(olo, 1, "after")
+            await reader.read_new_pages()
+            await eventually(lambda: late.position == ahead.position == reader.head, "fed")
+            assert late in reader.jobs and late.fed != []
+    assert late.seen == ahead.seen == await positions(pg)
 
 
 async def test_a_slow_job_overflows_its_buffer_reads_on_its_own_then_joins_again(
