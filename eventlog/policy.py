@@ -97,6 +97,7 @@ class PolicyRunner:
         await self.prepare()
         if reader is not None:
             await reader.follow(self, self.policy.topics)
+            return
         while True:
             wakeup.clear()
             while await self.run_page() > 0:

@@ -245,6 +245,7 @@ class ProjectionRunner:
         await self.prepare()
         if reader is not None:
             await reader.follow(self, self.projection.topics)
+            return
         while True:
             wakeup.clear()
             await self.catch_up()
