@@ -43,6 +43,7 @@ from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
 from eventlog.policy import PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner
+from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
 from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
@@ -171,9 +172,13 @@ class Olo:
         return Context(self.services, self.hub, self.authenticate)
 
     def start_worker(self) -> None:
-        """Follow the log with every projection, policy and job this process leads."""
+        """Follow the log with every projection, policy and job this process leads, all fed
+        by one reader of the log."""
         leadership = Leadership(
             self.database_url, poll_seconds=self.settings.leadership_poll_seconds
+        )
+        reader = LogReader(
+            self.pool, self.event_log.mapper, page_size=self.settings.projection_page_size
         )
         for runner in self.runners:
             name = (
@@ -181,11 +186,13 @@ class Olo:
                 if isinstance(runner, ProjectionRunner)
                 else runner.policy.name
             )
-            leadership.add(name, _on_log(runner.follow, self.hub))
+            leadership.add(name, _on_log(runner.follow, self.hub, reader))
         for led in self.jobs:
-            leadership.add(led.job.name, _on_log(led.job.run, self.hub), group=led.group)
+            run = _on_log(led.job.run, self.hub, reader)
+            leadership.add(led.job.name, run, group=led.group)
         self.leadership = leadership
-        self._worker_task = asyncio.create_task(leadership.run(), name="leadership")
+        work = reader.run_alongside(self.hub.wakeup(CHANNEL), leadership.run())
+        self._worker_task = asyncio.create_task(work, name="leadership")
 
     async def close(self) -> None:
         try:
@@ -206,12 +213,16 @@ class Olo:
             self.event_log.close()
 
 
-def _on_log(follow: Callable[[asyncio.Event], Awaitable[None]], hub: StreamHub) -> Any:
-    """A led job that follows the log, woken by the log's NOTIFY."""
+def _on_log(
+    follow: Callable[[asyncio.Event, LogReader], Awaitable[None]],
+    hub: StreamHub,
+    reader: LogReader,
+) -> Any:
+    """A led job that follows the log: fed by the process's reader, on its own while behind."""
     wakeup = hub.wakeup(CHANNEL)
 
     async def run() -> None:
-        await follow(wakeup)
+        await follow(wakeup, reader)
 
     return run
 

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
+from eventlog.projection import LOG_READS
 from eventlog.settings import Settings
 from eventlog.store import EventStore
 from eventlog.writer import GroupCommitWriter
@@ -42,6 +43,9 @@ class _Collector:
         yield CounterMetricFamily("olo_writer_commands", "Commands committed", value=o.writer.units)
         yield CounterMetricFamily(
             "olo_command_conflicts", "Command retries", value=o.store.conflicts
+        )
+        yield CounterMetricFamily(
+            "olo_log_reads", "Queries of the log by its followers", value=LOG_READS.queries
         )
         yield CounterMetricFamily(
             "olo_stream_delivered", "Changes fanned out", value=o.hub.delivered

@@ -8,6 +8,7 @@ tracking update, or on a replay — changes nothing the second time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -15,6 +16,7 @@ import asyncpg
 from eventsourcing.persistence import Mapper
 
 from eventlog.projection import Recorded, advance_tracking, read_page, tracked_position
+from eventlog.reader import LogReader
 
 
 class Policy(Protocol):
@@ -52,13 +54,18 @@ class PolicyRunner:
         )
         if last == start:
             return 0
-        await self._handle(events)
-        async with self._pool.acquire() as conn:
-            await advance_tracking(conn, self.policy.name, start, last)
-        self.position = last
+        await self.take_page(last, events)
         return last - start
 
-    async def _handle(self, events: list[Recorded]) -> None:
+    async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
+        """Handle a page's events, then track it (a crash between the two repeats only
+        idempotent effects)."""
+        await self._handle(events)
+        async with self._pool.acquire() as conn:
+            await advance_tracking(conn, self.policy.name, self.position, last)
+        self.position = last
+
+    async def _handle(self, events: Sequence[Recorded]) -> None:
         width = getattr(self.policy, "concurrency", 1)
         if width <= 1:
             for recorded in events:
@@ -80,9 +87,17 @@ class PolicyRunner:
                 group.create_task(handle(chain))
 
     async def follow(
-        self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01
+        self,
+        wakeup: asyncio.Event,
+        reader: LogReader | None = None,
+        *,
+        idle_seconds: float = 1.0,
+        gather_seconds: float = 0.01,
     ) -> None:
         await self.prepare()
+        if reader is not None:
+            await reader.follow(self, self.policy.topics)
+            return
         while True:
             wakeup.clear()
             while await self.run_page() > 0:

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -17,6 +17,9 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventlog.application import EVENTS_TABLE
 from eventlog.database import Connection
 from eventlog.hub import change_payloads
+
+if TYPE_CHECKING:
+    from eventlog.reader import LogReader
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,18 @@ class Recorded:
 
     position: int
     event: Any
+
+
+class LogReads:
+    """Queries of the log made by this process's followers of it (projections, policies,
+    meter and dispatcher shards, the shared reader): bench/reader.py divides them by the
+    batches committed meanwhile."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+
+
+LOG_READS = LogReads()
 
 
 class LostTrackingError(Exception):
@@ -58,6 +73,7 @@ async def read_page(
     topics: frozenset[str],
 ) -> tuple[int, list[Recorded]]:
     """Events after `after` whose topic is wanted, and the last position read."""
+    LOG_READS.queries += 1
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
@@ -89,10 +105,12 @@ async def read_topics(
     database (a follower of a few topics need not fetch and decode the rest of the log), and
     the last position covered. Positions up to the highest visible one are final: inserts
     hold the table lock until they commit, so no lower position can appear later."""
+    LOG_READS.queries += 1
     head = await conn.fetchval(f"SELECT max(notification_id) FROM {EVENTS_TABLE}")
     last = min(after + window, int(head or 0))
     if last <= after:
         return after, []
+    LOG_READS.queries += 1
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {EVENTS_TABLE} WHERE notification_id > $1 AND notification_id <= $2 "
@@ -188,15 +206,26 @@ class ProjectionRunner:
             )
             if last == start:
                 return 0
-            # Tracking first: a second runner on the same position waits on this row lock,
-            # then fails here, before it has written anything.
-            await advance_tracking(conn, self.projection.name, start, last)
-            changes = await self.projection.apply(conn, events) if events else {}
-            for channel, items in changes.items():
-                for payload in change_payloads(last, items):
-                    await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+            await self._write(conn, start, last, events)
         self.position = last
         return last - start
+
+    async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
+        """Apply a page the log reader read (its rows and tracking in one transaction)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._write(conn, self.position, last, events)
+        self.position = last
+
+    async def _write(
+        self, conn: Connection, start: int, last: int, events: Sequence[Recorded]
+    ) -> None:
+        # Tracking first: a second runner on the same position waits on this row lock,
+        # then fails here, before it has written anything.
+        await advance_tracking(conn, self.projection.name, start, last)
+        changes = await self.projection.apply(conn, events) if events else {}
+        for channel, items in changes.items():
+            for payload in change_payloads(last, items):
+                await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def catch_up(self, progress: Callable[[int], None] | None = None) -> None:
         while (covered := await self.run_page()) > 0:
@@ -204,10 +233,19 @@ class ProjectionRunner:
                 progress(covered)
 
     async def follow(
-        self, wakeup: asyncio.Event, *, idle_seconds: float = 1.0, gather_seconds: float = 0.01
+        self,
+        wakeup: asyncio.Event,
+        reader: LogReader | None = None,
+        *,
+        idle_seconds: float = 1.0,
+        gather_seconds: float = 0.01,
     ) -> None:
-        """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout)."""
+        """Run until cancelled: catch up, then wait for the log's NOTIFY (or a timeout); or,
+        given the process's log reader, be fed by it once level."""
         await self.prepare()
+        if reader is not None:
+            await reader.follow(self, self.projection.topics)
+            return
         while True:
             wakeup.clear()
             await self.catch_up()

@@ -24,6 +24,7 @@ from eventlog.clock import Clock
 from eventlog.hub import StreamHub
 from eventlog.policy import Policy
 from eventlog.projection import Projection
+from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
 
@@ -45,11 +46,12 @@ class Core:
 
 class Follower(Protocol):
     """A job that follows the log (and maybe the clock) until cancelled, in one worker at a
-    time: `run` is given the event set when the log has news."""
+    time: `run` is given the event set when the log has news, and the worker's one reader
+    of the log, which feeds the job once it is level with it."""
 
     name: str
 
-    async def run(self, wakeup: asyncio.Event) -> None: ...
+    async def run(self, wakeup: asyncio.Event, reader: LogReader | None = None) -> None: ...
 
 
 @dataclass(frozen=True)

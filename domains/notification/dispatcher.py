@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,8 @@ from domains.profile.queries import ProfileQueries
 from domains.profile.service import ProfileService
 from eventlog.alarms import Alarms
 from eventlog.clock import Clock
-from eventlog.projection import Watermark, applied_position, read_topics
+from eventlog.projection import Recorded, Watermark, applied_position, read_topics
+from eventlog.reader import LogReader
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,15 @@ class Dispatcher:
         self.position = 0
         self.pushed = 0
 
-    async def run(self, wakeup: asyncio.Event) -> None:
-        """Until cancelled: the waiting notifications, then the log and the clock."""
+    async def run(self, wakeup: asyncio.Event, reader: LogReader | None = None) -> None:
+        """Until cancelled: the waiting notifications, then the log (on its own, or fed by
+        the process's log reader once level with it) and the clock."""
         await self._load_waiting()
-        await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
+        if reader is None:
+            await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
+            return
+        with reader.feed(self, _WATCHED) as feed:
+            await self._alarms.run(self._due, follow=feed.catch_up, wakeup=feed.ready)
 
     def _due(self, notification_id: UUID, _: float) -> Callable[[], Awaitable[None]] | None:
         if notification_id in self._in_flight:
@@ -147,27 +153,34 @@ class Dispatcher:
         await self._schedule(waiting)
 
     async def _follow_log(self) -> None:
-        while True:
-            last, events = await read_topics(
-                self._pool, self._mapper, self.position, PAGE, _WATCHED
-            )
-            if last == self.position:
-                return
-            waiting = []
-            for i, recorded in enumerate(events):
-                if i % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # pushes in flight keep being answered meanwhile
-                e = recorded.event
-                if not self._mine(e.originator_id):
-                    continue
-                self._positions[e.originator_id] = recorded.position
-                waiting.append((e.originator_id, e.recipient_id, e.ack_deadline))
-                # the claim starts from this copy instead of reading the log again
-                notification = project_aggregate(None, [e])
-                assert notification is not None
-                self._service.store.remember(notification)
-            await self._schedule(waiting)
-            self.position = last
+        while await self.run_page() > 0:
+            pass
+
+    async def run_page(self) -> int:
+        """Read the next notifications on its own; how many positions they covered."""
+        start = self.position
+        last, events = await read_topics(self._pool, self._mapper, start, PAGE, _WATCHED)
+        if last > start:
+            await self.take_page(last, events)
+        return last - start
+
+    async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
+        """Schedule this shard's new notifications."""
+        waiting = []
+        for i, recorded in enumerate(events):
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # pushes in flight keep being answered meanwhile
+            e = recorded.event
+            if not self._mine(e.originator_id):
+                continue
+            self._positions[e.originator_id] = recorded.position
+            waiting.append((e.originator_id, e.recipient_id, e.ack_deadline))
+            # the claim starts from this copy instead of reading the log again
+            notification = project_aggregate(None, [e])
+            assert notification is not None
+            self._service.store.remember(notification)
+        await self._schedule(waiting)
+        self.position = last
 
     def _mine(self, notification_id: UUID) -> bool:
         return notification_id.int % self.shards == self.shard

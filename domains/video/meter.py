@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,8 @@ from domains.video.projection import CallProjection, shard_of
 from domains.video.service import CallService
 from eventlog.alarms import Alarms
 from eventlog.clock import Clock
-from eventlog.projection import applied_position, read_topics
+from eventlog.projection import Recorded, applied_position, read_topics
+from eventlog.reader import LogReader
 from eventlog.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,15 @@ class CallMeter:
     def calls(self) -> int:
         return len(self._wake)
 
-    async def run(self, wakeup: asyncio.Event) -> None:
-        """Until cancelled: load the shard's open calls, then follow the log and the clock."""
+    async def run(self, wakeup: asyncio.Event, reader: LogReader | None = None) -> None:
+        """Until cancelled: load the shard's open calls, then follow the log (on its own, or
+        fed by the process's log reader once level with it) and the clock."""
         await self._load_open_calls()
-        await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
+        if reader is None:
+            await self._alarms.run(self._due, follow=self._follow_log, wakeup=wakeup)
+            return
+        with reader.feed(self, _WATCHED) as feed:
+            await self._alarms.run(self._due, follow=feed.catch_up, wakeup=feed.ready)
 
     async def _load_open_calls(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
@@ -109,19 +115,26 @@ class CallMeter:
         )
 
     async def _follow_log(self) -> None:
-        while True:
-            last, events = await read_topics(
-                self._pool, self._mapper, self.position, 20_000, _WATCHED
-            )
-            if last == self.position:
-                return
-            mine = {
-                r.event.originator_id
-                for r in events
-                if shard_of(r.event.originator_id, self.shards) == self.shard
-            }
-            await self._reschedule_all(mine)
-            self.position = last
+        while await self.run_page() > 0:
+            pass
+
+    async def run_page(self) -> int:
+        """Read the next call events on its own; how many positions they covered."""
+        start = self.position
+        last, events = await read_topics(self._pool, self._mapper, start, 20_000, _WATCHED)
+        if last > start:
+            await self.take_page(last, events)
+        return last - start
+
+    async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
+        """Set the timers of this shard's calls that the events changed."""
+        mine = {
+            r.event.originator_id
+            for r in events
+            if shard_of(r.event.originator_id, self.shards) == self.shard
+        }
+        await self._reschedule_all(mine)
+        self.position = last
 
     async def _reschedule_all(self, call_ids: set[UUID]) -> None:
         """Load the calls as the log has them now (a few at a time) and set their timers."""
