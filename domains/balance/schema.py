@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from domains.balance.changes import BalanceChanged
 from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.services import BalanceServices
 from domains.profile.schema import OwnProfile, own_profile_fields
@@ -111,10 +112,12 @@ class BalanceSubscription:
                         Balance(coins=now.coins, version=now.version, position=now.position),
                     )
                 else:
-                    data = change.data
+                    changed = BalanceChanged.from_json(change.data)
                     kind, latest = (
-                        data["k"],
-                        Balance(coins=data["c"], version=data["v"], position=data["p"]),
+                        changed.kind,
+                        Balance(
+                            coins=changed.coins, version=changed.version, position=changed.position
+                        ),
                     )
                 if kind != "wallet" or latest.version <= version:
                     continue

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domains.notification.aggregate import CannotMuteError, NotificationKind
+from domains.notification.changes import NotificationAnnounced
 from domains.notification.projection import NOTIFICATIONS_CHANNEL
 from domains.notification.service import UnknownNotificationError
 from domains.notification.services import NotificationServices
@@ -110,15 +111,15 @@ class NotificationSubscription:
             async for change in stream:
                 if change is RESYNC:
                     continue
-                item = change.data
+                item = NotificationAnnounced.from_json(change.data)
                 yield InAppNotification(
-                    id=strawberry.ID(item["id"]),
-                    kind=item["kind"],
-                    payload=item["payload"],
-                    at=item["at"],
+                    id=strawberry.ID(item.id),
+                    kind=item.kind,
+                    payload=JSON(item.payload),
+                    at=item.at,
                     position=change.position,
                 )
-                await service.delivered_in_app(UUID(item["id"]))
+                await service.delivered_in_app(UUID(item.id))
         finally:
             stream.close()
             await presence.disconnected(viewer.user_id)

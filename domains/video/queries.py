@@ -8,6 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
+from eventlog.clock import Clock
+
 
 @dataclass(frozen=True)
 class CallRecord:
@@ -26,8 +28,9 @@ class CallRecord:
 
 
 class CallQueries:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
         self._pool = pool
+        self._clock = clock
 
     async def history(
         self, user_id: UUID, *, limit: int = 20, before: float | None = None
@@ -49,8 +52,9 @@ class CallQueries:
         )
         return [_record(r, user_id) for r in rows]
 
-    async def earned_today(self, streamer_id: UUID, now: float) -> int:
-        day = datetime.fromtimestamp(now, UTC).date()
+    async def earned_today(self, streamer_id: UUID) -> int:
+        """A streamer's earnings so far today (UTC)."""
+        day = datetime.fromtimestamp(self._clock.now(), UTC).date()
         coins = await self._pool.fetchval(
             "SELECT coins FROM video_earnings_daily WHERE streamer_id = $1 AND day = $2",
             streamer_id,

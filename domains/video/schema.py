@@ -13,6 +13,7 @@ from strawberry.types import Info
 from domains.billing.aggregate import CallKind
 from domains.video.access import MediaPass
 from domains.video.aggregate import Call, CallError, Side
+from domains.video.changes import CallChanged, EarningsChanged
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL
 from domains.video.results import (
     VIDEO_ERRORS,
@@ -290,18 +291,18 @@ class VideoSubscription:
             async for change in stream:
                 if change is RESYNC:
                     continue
-                item = change.data
+                item = CallChanged.from_json(change.data)
                 event = CallEvent(
-                    type=item["type"],
-                    call_id=strawberry.ID(item["call"]),
-                    at=item["at"],
-                    position=item["p"],
-                    reason=item.get("reason"),
-                    side=item.get("side"),
-                    coins=item.get("coins"),
+                    type=item.type,
+                    call_id=strawberry.ID(item.call_id),
+                    at=item.at,
+                    position=item.position,
+                    reason=item.reason,
+                    side=item.side,
+                    coins=item.coins,
                 )
-                if item["type"] == "tokenRenewed":
-                    event.media = await _renewed(info, UUID(item["call"]), viewer.user_id)
+                if item.type == "tokenRenewed":
+                    event.media = await _renewed(info, UUID(item.call_id), viewer.user_id)
                     if event.media is None:
                         continue
                 yield event
@@ -317,20 +318,18 @@ class VideoSubscription:
         queries = info.context.services.call_queries
         stream = info.context.hub.subscribe(EARNINGS_CHANNEL, str(viewer.user_id))
         try:
-            today = await queries.earned_today(
-                viewer.user_id, info.context.services.calls.clock.now()
-            )
+            today = await queries.earned_today(viewer.user_id)
             yield Earnings(call_id=None, coins=0, call_total=0, today=today, position=0)
             async for change in stream:
                 if change is RESYNC:
                     continue
-                d = change.data
+                credit = EarningsChanged.from_json(change.data)
                 yield Earnings(
-                    call_id=strawberry.ID(d["call"]),
-                    coins=d["coins"],
-                    call_total=d["callTotal"],
-                    today=d["today"],
-                    position=d["p"],
+                    call_id=strawberry.ID(credit.call_id),
+                    coins=credit.coins,
+                    call_total=credit.call_total,
+                    today=credit.today,
+                    position=credit.position,
                 )
         finally:
             stream.close()

@@ -80,7 +80,9 @@ def wire(core: Core, profile: ProfileServices) -> Parts[VideoServices]:
         for shard in range(settings.meter_shards)
     ]
     return Parts(
-        VideoServices(calls, roulette, CallQueries(core.pool), presence, media, settings),
+        VideoServices(
+            calls, roulette, CallQueries(core.pool, core.clock), presence, media, settings
+        ),
         policies=tuple(policies),
         jobs=tuple(LedJob(meter, group="video.meter") for meter in meters),
         closers=(presence.stop, agora.aclose),
