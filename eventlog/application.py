@@ -7,7 +7,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from asyncpg.pgproto.pgproto import UUID as AsyncpgUUID
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, UUIDAsHex
+from eventsourcing.persistence import JSONTranscoder, Transcoder, UUIDAsHex
+
+from eventlog.transcoder import OrjsonTranscoder
 
 EVENTS_TABLE = "eventlog_events"
 CHANNEL = "eventlog_events"
@@ -23,6 +25,13 @@ class EventLog(Application[Any]):
     """One shared log: table `eventlog_events`, the library's mapper, lock and NOTIFY."""
 
     name = "EventLog"
+
+    def construct_transcoder(self) -> Transcoder:
+        # The library's JSON, through orjson: its mapper (so the store, the writer and every
+        # reader, which all use this application's mapper) reads and writes the same rows.
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
