@@ -14,10 +14,8 @@ from eventsourcing.persistence import JSONTranscoder, UUIDAsHex
 
 from app import Olo
 from domains.balance.aggregate import Account, AccountKind, PlatformAccount, Reason, Transfer
-from domains.balance.service import AccountRef, BalanceService
-from domains.payment.service import PaymentService
+from domains.balance.service import AccountRef
 from domains.profile.aggregate import User
-from domains.profile.service import ProfileService
 from eventlog.application import EVENTS_TABLE, postgres_env
 from eventlog.projection import read_page
 from eventlog.transcoder import OrjsonTranscoder
@@ -66,15 +64,15 @@ async def test_rows_written_now_read_back_equal_through_the_library(
 ) -> None:
     assert isinstance(olo.store.mapper.transcoder, OrjsonTranscoder)
     assert olo.store.mapper is olo.event_log.mapper
-    user = await olo.services[ProfileService].register("firebase-zoe", display_name="Zoë ✓")
-    await olo.services[ProfileService].update_profile(
+    user = await olo.services.profiles.register("firebase-zoe", display_name="Zoë ✓")
+    await olo.services.profiles.update_profile(
         user, public={"display_name": "Zoë 日本"}, private={"phone": "+33 6"}
     )
-    await olo.services[BalanceService].grant(user, 40, key="welcome/zoe")
-    await olo.services[PaymentService].purchase_coins(
+    await olo.services.balance.grant(user, 40, key="welcome/zoe")
+    await olo.services.payments.purchase_coins(
         user, pack_id="coins_100", store="sandbox", receipt="t-ü-1"
     )
-    await olo.services[BalanceService].transfer(
+    await olo.services.balance.transfer(
         key="gift/1",
         source=AccountRef.wallet(user),
         target=AccountRef.platform(PlatformAccount.REVENUE),
@@ -108,7 +106,7 @@ async def test_rows_the_library_wrote_read_back_equal_through_the_store(
         user.update({"display_name": "Zoë ✓ \U0001f600"}, {"phone": "+33"})
         await asyncio.to_thread(library.save, wallet, transfer, user)
         await assert_readers_agree(olo, library)
-        balance = olo.services[BalanceService]
+        balance = olo.services.balance
         assert await balance.coins(AccountRef.wallet(owner)) == 550
     finally:
         library.close()
