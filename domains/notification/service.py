@@ -18,7 +18,7 @@ from domains.notification.aggregate import (
     preferences_id_of,
 )
 from domains.profile.aggregate import Role, User
-from domains.video.aggregate import Availability, availability_id_of
+from domains.video.lines import Availability, availability_id_of
 from eventlog.clock import Clock
 from eventlog.store import AggregateStore, Transaction
 

@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from domains.blocklist.aggregate import Block
-from domains.video.aggregate import SERVER_ENDED, Call, EndReason, Line, Side, line_id_of
+from domains.video.aggregate import SERVER_ENDED, Call, EndReason, Side
 from domains.video.agora import AgoraRest, AgoraRestError, channel_of, uid_for
+from domains.video.lines import Line, line_id_of
 from domains.video.service import CallService
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from domains.video.aggregate import Availability, Call, CallStatus, Side
+from domains.video.aggregate import Call, CallStatus, Side
 from domains.video.changes import CallChanged, EarningsChanged
+from domains.video.lines import Availability
 from eventlog.database import Connection
 from eventlog.projection import Recorded
 

@@ -9,7 +9,8 @@ from uuid import UUID
 from domains.balance.aggregate import AccountKind, InsufficientFundsError, account_id_of
 from domains.billing.aggregate import CallKind, Tariff
 from domains.profile.aggregate import Role, User
-from domains.video.aggregate import Availability, CallError, Line
+from domains.video.aggregate import CallError
+from domains.video.lines import Availability, Line
 
 
 class CalleeUnavailableError(CallError):

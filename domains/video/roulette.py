@@ -19,7 +19,8 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.balance.aggregate import InsufficientFundsError
 from domains.billing.aggregate import CallKind
-from domains.video.aggregate import Call, CallError, CallStatus, Line, line_id_of
+from domains.video.aggregate import Call, CallError, CallStatus
+from domains.video.lines import Line, line_id_of
 from domains.video.ringing import CallerBusyError
 from domains.video.service import CallService
 from eventlog.store import Transaction

@@ -16,20 +16,16 @@ from domains.billing.aggregate import CallKind, Tariff, tariff_id_of
 from domains.blocklist.service import blocked_between
 from domains.profile.aggregate import User
 from domains.video.access import MediaAccess, MediaPass
-from domains.video.aggregate import (
+from domains.video.aggregate import Call, CallStateError, CallStatus, EndReason, Side
+from domains.video.agora import Notice
+from domains.video.lines import (
     Availability,
-    Call,
-    CallStateError,
-    CallStatus,
-    EndReason,
     Line,
     MediaNotice,
-    Side,
     availability_id_of,
     line_id_of,
     notice_id_of,
 )
-from domains.video.agora import Notice
 from domains.video.ringing import (
     Ring,
     UnknownCallError,

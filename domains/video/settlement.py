@@ -15,7 +15,8 @@ from domains.balance.aggregate import (
 )
 from domains.balance.service import AccountRef, move
 from domains.billing.aggregate import Checkpoint
-from domains.video.aggregate import Call, EndReason, Line, Side, line_id_of
+from domains.video.aggregate import Call, EndReason, Side
+from domains.video.lines import Line, line_id_of
 from eventlog.store import Transaction
 
 REVENUE = AccountRef.platform(PlatformAccount.REVENUE)

@@ -8,7 +8,8 @@ import asyncio
 from app import Olo
 from domains.balance.service import AccountRef
 from domains.profile.aggregate import Role
-from domains.video.aggregate import Call, CallStatus, Line, Side, line_id_of
+from domains.video.aggregate import Call, CallStatus, Side
+from domains.video.lines import Line, line_id_of
 from domains.video.ringing import CalleeUnavailableError
 
 

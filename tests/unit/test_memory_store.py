@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domains.video.aggregate import Line, line_id_of
+from domains.video.lines import Line, line_id_of
 from eventlog.memory import InMemoryEventStore
 from eventlog.store import ProgrammingError, Transaction
 

@@ -30,7 +30,8 @@ from domains.billing.aggregate import Schedule, Tariff
 from domains.blocklist.aggregate import Block
 from domains.notification.aggregate import Notification, NotificationStatus, Preferences
 from domains.profile.aggregate import Device, Role, User
-from domains.video.aggregate import Call, CallStatus, EndReason, Line
+from domains.video.aggregate import Call, CallStatus, EndReason
+from domains.video.lines import Line
 from domains.video.roulette import Roulette, RouletteStatus
 from eventlog.application import EventLog
 
