@@ -37,6 +37,9 @@ class Purchase(Aggregate):
     """A verified store transaction, credited once however often it is sent."""
 
     TOPIC = "olo.payment:Purchase"
+    # Written once and read again only when a receipt comes back (its command then conflicts
+    # and reads it fresh): kept in the store's cache it would only grow the heap.
+    CACHED = False
 
     class Created(Aggregate.Created):
         TOPIC = "olo.payment:Purchase.Created"
