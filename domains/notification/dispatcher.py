@@ -27,6 +27,7 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import Mapper
 
 from domains.notification.aggregate import Notification, NotificationKind
+from domains.notification.devices import DeviceReads
 from domains.notification.projection import NotificationProjection
 from domains.notification.push import Push
 from domains.notification.router import PushRouter
@@ -102,7 +103,7 @@ class Dispatcher:
         self._service = service
         self._router = router
         self._profiles = profiles
-        self._devices = devices
+        self._devices = DeviceReads(devices.devices_of)
         self._online = online
         self._pool = pool
         self._mapper = mapper
