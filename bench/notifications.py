@@ -137,7 +137,19 @@ async def begin(fake: Fake, account: Path, provider: str) -> tuple[Olo, dict[str
 
 def spy_on(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy on a process until SIGINT: the thread holding the GIL, i.e. the Python CPU."""
-    command = ["record", "--gil", "-r", "100", "-f", "speedscope", "-o", str(out), "-p", str(pid)]
+    command = [
+        "record",
+        "--gil",
+        "--nonblocking",
+        "-r",
+        "100",
+        "-f",
+        "speedscope",
+        "-o",
+        str(out),
+        "-p",
+        str(pid),
+    ]
     spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen([str(spy), *command], stdout=subprocess.DEVNULL)
 
@@ -228,7 +240,9 @@ async def stages(olo: Olo, at: dict[str, float], arrivals: list[Arrival]) -> dic
     return {f"{span}_{q}_ms": stats[span][f"{q}_ms"] for span in spans for q in ("p50", "p99")}
 
 
-async def ring_latency(fake: Fake, account: Path, n: int) -> list[dict[str, Any]]:
+async def ring_latency(
+    fake: Fake, account: Path, n: int, profile: Path | None = None
+) -> list[dict[str, Any]]:
     olo, env = await begin(fake, account, "fcm")
     profiles, calls = olo.services.profiles, olo.services.calls
 
@@ -250,10 +264,13 @@ async def ring_latency(fake: Fake, account: Path, n: int) -> list[dict[str, Any]
     try:
         pairs = await bounded(list(range(n)), pair, SETUP)
         await caught_up(olo, ("profile",))  # a device is what makes an offline streamer reachable
+        spy = spy_on(worker.pid, profile / "worker-ringing.speedscope.json") if profile else None
         t = time.monotonic()
         rung = await asyncio.gather(*(ring(p) for p in pairs))
         requesting = time.monotonic() - t
         arrivals, usage = await drain(fake, n, {"worker": psutil.Process(worker.pid)})
+        if spy is not None:
+            stop(spy, signal.SIGINT)
         checks = await pushed_once(olo)
         split = await stages(olo, dict(rung), arrivals)
     finally:
@@ -335,7 +352,7 @@ async def run(args: argparse.Namespace) -> None:
             account.write_text(await fake.service_account())
             extra = {"fake": "tests/fakes FakeFcm + FakeOneSignal, own process, uvloop+httptools"}
             if args.calls:
-                rows = await ring_latency(fake, account, args.calls)
+                rows = await ring_latency(fake, account, args.calls, args.profile)
                 target = "1 push per call; latency from the Call.Requested event's `at`"
                 report("notifications-latency", rows, {**extra, "target": target})
             providers = ["fcm", "onesignal"] if args.provider == "both" else [args.provider]
