@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Per user and mutation, `limits` notation ("N/second|minute|hour|day"); `OLO_RATE_LIMITS`
-# (JSON) overrides some or all of them. A person at the app stays far below these; a script
-# ringing a streamer in a loop does not (300 ring/hang-up cycles in 30 s rang one 300 times).
+# Per user and mutation, in `limits` notation ("N/second", "N/minute", "N/hour", "N/day");
+# `OLO_RATE_LIMITS` (JSON) overrides some or all of them. A person at the app stays far below
+# these; a script ringing a streamer in a loop does not (300 ring/hang-up cycles in 30 s rang
+# one streamer 300 times).
 DEFAULT_RATE_LIMITS: dict[str, str] = {
     "requestCall": "20/minute",
     "startRoulette": "20/minute",
