@@ -342,6 +342,11 @@ class _GraphQL(GraphQL[Context[Services], None]):
             viewer = await context.viewer()
         except NotAuthenticatedError:
             return UNSET
+        except Exception:
+            # Registering the user failed (the database, say): as before these caps, the
+            # socket stays and its operations report the error; it is not counted meanwhile.
+            log.warning("websocket user not counted: authentication failed", exc_info=True)
+            return UNSET
         websocket = context.request
         assert isinstance(websocket, WebSocket)
         if not self._gate.claim(websocket.scope["olo.connection"], viewer.user_id):
