@@ -7,16 +7,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import strawberry
 from fastapi import FastAPI
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import ValidationCache
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
+from strawberry.types.unset import UNSET, UnsetType
 
 from domains.balance import wiring as balance
 from domains.balance.services import BalanceServices
@@ -44,9 +48,18 @@ from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
 from eventlog.policy import PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner
+from eventlog.rates import RateLimits
 from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
+from eventlog.websockets import (
+    SERVER_FULL,
+    USER_FULL,
+    ConnectionGate,
+    RefusingWebSocketAdapter,
+    refuse,
+    refuse_after_init,
+)
 from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
 from eventlog.writer import GroupCommitWriter
 
@@ -153,6 +166,7 @@ class Olo:
     store: EventStore
     hub: StreamHub
     services: Services
+    rates: RateLimits
     runners: list[ProjectionRunner | PolicyRunner] = field(default_factory=list)
     jobs: list[LedJob] = field(default_factory=list)
     closers: list[Closer] = field(default_factory=list)
@@ -170,7 +184,7 @@ class Olo:
         return Viewer(user_id=user_id, firebase_uid=identity.uid)
 
     def context(self) -> Context[Services]:
-        return Context(self.services, self.hub, self.authenticate)
+        return Context(self.services, self.hub, self.authenticate, self.rates)
 
     def start_worker(self) -> None:
         """Follow the log with every projection, policy and job this process leads, all fed
@@ -280,6 +294,7 @@ async def start(
         store,
         hub,
         services,
+        RateLimits.from_settings(settings),
         runners,
         [job for part in parts for job in part.jobs],
         [close for part in parts for close in part.closers],
@@ -287,16 +302,57 @@ async def start(
 
 
 class _GraphQL(GraphQL[Context[Services], None]):
-    """/graphql over HTTP and websockets, with a fresh olo context per request."""
+    """/graphql over HTTP and websockets, with a fresh olo context per request (per socket),
+    and this process's caps on open websockets."""
 
-    def __init__(self, running: Callable[[], Olo], schema: strawberry.Schema, **options: Any):
+    websocket_adapter_class = RefusingWebSocketAdapter
+
+    def __init__(
+        self,
+        running: Callable[[], Olo],
+        schema: strawberry.Schema,
+        gate: ConnectionGate,
+        **options: Any,
+    ):
         super().__init__(schema, **options)
         self._running = running
+        self._gate = gate
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await super().__call__(scope, receive, send)
+        connection = self._gate.enter()
+        if connection is None:
+            return await refuse(scope, receive, send, *SERVER_FULL)
+        scope["olo.connection"] = connection
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._gate.leave(connection)
 
     async def get_context(self, request: Any, response: Any) -> Context[Services]:
         context = self._running().context()
         context.request, context.response = request, response
         return context
+
+    async def on_ws_connect(self, context: Context[Services]) -> UnsetType | dict[str, object]:
+        """Count the socket as its user's; over their cap it is closed (4430). A socket
+        whose token does not authenticate stays uncounted: its operations say why."""
+        try:
+            viewer = await context.viewer()
+        except NotAuthenticatedError:
+            return UNSET
+        except Exception:
+            # Registering the user failed (the database, say): as before these caps, the
+            # socket stays and its operations report the error; it is not counted meanwhile.
+            log.warning("websocket user not counted: authentication failed", exc_info=True)
+            return UNSET
+        websocket = context.request
+        assert isinstance(websocket, WebSocket)
+        if not self._gate.claim(websocket.scope["olo.connection"], viewer.user_id):
+            refuse_after_init(websocket, *USER_FULL)
+            raise ConnectionRejectionError()
+        return UNSET
 
 
 def create_app(
@@ -329,7 +385,9 @@ def create_app(
     graphql = _GraphQL(
         lambda: holder["olo"],
         build_schema(extensions),
+        ConnectionGate(settings.ws_max_connections, settings.ws_max_connections_per_user),
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_seconds),
         graphql_ide="graphiql",
     )
     # Strawberry's own ASGI app on plain routes: FastAPI's router would solve its dependency

@@ -22,6 +22,14 @@ DEMO_USERS = [
 ]
 
 
+# uvicorn's websockets: the sans-I/O implementation, and no permessage-deflate. With deflate
+# each socket carries zlib state (~300 KB while open); once freed, glibc kept the pages: RSS grew
+# ~80-110 KB per closed socket and never came back (malloc_trim returned it, gc.collect did
+# not). GraphQL frames are small; compressing them bought little. Measured: bench/ws_memory.py.
+WEBSOCKET_IMPLEMENTATION = "websockets-sansio"
+WEBSOCKET_PER_MESSAGE_DEFLATE = False
+
+
 def database_url(settings: Settings) -> str:
     """DATABASE_URL, or an embedded PostgreSQL (pgserver) with its data under the data dir."""
     if settings.database_url:
@@ -83,7 +91,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
             settings.media_events = "clients"
         _print_welcome(settings)
     app = create_app(settings, url, run_worker=not args.no_worker)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws=WEBSOCKET_IMPLEMENTATION,
+        ws_per_message_deflate=WEBSOCKET_PER_MESSAGE_DEFLATE,
+    )
 
 
 def _print_welcome(settings: Settings) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from cli import WEBSOCKET_IMPLEMENTATION, WEBSOCKET_PER_MESSAGE_DEFLATE
 from eventlog.application import open_event_log
 from eventlog.database import connect
 
@@ -40,10 +41,19 @@ async def fresh_database(name: str) -> str:
     return url
 
 
-def spawn_api(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """uvicorn serving `module:factory` on a loopback port, in its own process."""
+def spawn_api(
+    factory: str,
+    port: int,
+    env: dict[str, str],
+    *,
+    ws: str = WEBSOCKET_IMPLEMENTATION,
+    per_message_deflate: bool = WEBSOCKET_PER_MESSAGE_DEFLATE,
+) -> subprocess.Popen[bytes]:
+    """uvicorn serving `module:factory` on a loopback port, in its own process (websockets
+    as `olo serve` runs them unless asked otherwise)."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log", "--ws", "websockets"]
+    command += ["--log-level", "warning", "--no-access-log", "--ws", ws]
+    command += ["--ws-per-message-deflate", str(per_message_deflate).lower()]
     return subprocess.Popen(command, env=env)
 
 

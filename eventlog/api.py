@@ -14,6 +14,7 @@ from strawberry.extensions import ParserCache
 from strawberry.fastapi import BaseContext
 
 from eventlog.hub import StreamHub
+from eventlog.rates import RateLimits
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -41,11 +42,18 @@ class Context(BaseContext, Generic[S]):
     A domain's resolvers see it as `Context[TheirServices]`: the running olo's services
     record has every domain's fields."""
 
-    def __init__(self, services: S, hub: StreamHub, authenticate: Authenticate):
+    def __init__(
+        self,
+        services: S,
+        hub: StreamHub,
+        authenticate: Authenticate,
+        rates: RateLimits | None = None,
+    ):
         super().__init__()
         self.services = services
         self.hub = hub
         self._authenticate = authenticate
+        self._rates = rates
         self._viewer: Viewer | None = None
 
     def _token(self) -> str | None:
@@ -66,6 +74,21 @@ class Context(BaseContext, Generic[S]):
         if self._viewer is None:
             self._viewer = await self._authenticate(self._token())
         return self._viewer
+
+    async def rate_limited(self, action: str) -> RateLimited | None:
+        """Spend one of the viewer's budget for `action` (the mutation's name); what the
+        client is told when none is left. Resolvers ask before building their command, so a
+        limited call changes nothing."""
+        if self._rates is None:
+            return None
+        viewer = await self.viewer()
+        limited = await self._rates.hit(viewer.user_id, action)
+        if limited is None:
+            return None
+        return RateLimited(
+            message=f"{action} is limited to {limited.limit}; try again later",
+            retry_after_seconds=limited.retry_after_seconds,
+        )
 
 
 class SyntaxReportingParserCache(ParserCache):
@@ -92,6 +115,14 @@ class NotFound:
 @strawberry.type(description="You may not do this.")
 class Forbidden:
     message: str
+
+
+@strawberry.type(
+    description="Too many of these from you for now: try again after `retryAfterSeconds`."
+)
+class RateLimited:
+    message: str
+    retry_after_seconds: int
 
 
 @strawberry.type(description="The input was not acceptable; `field` says which part.")

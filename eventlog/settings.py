@@ -9,6 +9,19 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Per user and mutation, in `limits` notation ("N/second", "N/minute", "N/hour", "N/day");
+# `OLO_RATE_LIMITS` (JSON) overrides some or all of them. A person at the app stays far below
+# these; a script ringing a streamer in a loop does not (300 ring/hang-up cycles in 30 s rang
+# one streamer 300 times).
+DEFAULT_RATE_LIMITS: dict[str, str] = {
+    "requestCall": "20/minute",
+    "startRoulette": "20/minute",
+    "purchaseCoins": "30/minute",
+    "block": "30/minute",
+    "updateProfile": "30/minute",
+    "registerDevice": "20/minute",
+}
+
 
 class Settings(BaseSettings):
     """Everything olo can be configured with; read once, passed down explicitly."""
@@ -30,6 +43,16 @@ class Settings(BaseSettings):
     projection_page_size: int = 2000
     leadership_poll_seconds: float = 1.0
     gc_young_threshold: int = 10_000
+
+    # Rate limits: in this process's memory, or shared by every process through Redis.
+    redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0
+    rate_limits: dict[str, str] = Field(default_factory=dict)  # over DEFAULT_RATE_LIMITS
+    rate_limit_prefix: str = "olo"  # Redis keys (and budgets) are named under this
+
+    # Websockets (/graphql subscriptions)
+    ws_max_connections: int = 20_000  # open at once in one API process
+    ws_max_connections_per_user: int = 10
+    ws_connection_init_seconds: float = 10.0  # `connection_init` must arrive within this
 
     firebase_project_id: str = "demo-olo"
     firebase_auth_emulator_host: str | None = "127.0.0.1:9099"

@@ -13,7 +13,15 @@ from domains.blocklist.aggregate import NotBlockedError, ReasonTooLongError, Sel
 from domains.blocklist.service import BlockReceipt
 from domains.blocklist.services import BlocklistServices
 from domains.profile.service import UserNotFoundError
-from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
+from eventlog.api import (
+    Context,
+    ErrorResults,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    parse_uuid,
+    result_of,
+)
 
 
 @strawberry.type(description="Someone you blocked: no calls or matches between you.")
@@ -36,7 +44,9 @@ class UserUnblocked:
     user_id: strawberry.ID
 
 
-BlockResult = Annotated[UserBlocked | InvalidInput | NotFound, strawberry.union("BlockResult")]
+BlockResult = Annotated[
+    UserBlocked | InvalidInput | NotFound | RateLimited, strawberry.union("BlockResult")
+]
 UnblockResult = Annotated[
     UserUnblocked | InvalidInput | NotFound, strawberry.union("UnblockResult")
 ]
@@ -92,6 +102,8 @@ class BlocklistMutation:
         blocked_id = _user_id(user_id)
         if isinstance(blocked_id, InvalidInput):
             return blocked_id
+        if limited := await info.context.rate_limited("block"):
+            return limited
         blocking = info.context.services.blocklist.block(viewer.user_id, blocked_id, reason or "")
         return await result_of(blocking, _blocked, BLOCKLIST_ERRORS)
 

@@ -15,7 +15,15 @@ from domains.payment.aggregate import (
 )
 from domains.payment.service import PurchaseResult
 from domains.payment.services import PaymentServices
-from eventlog.api import Context, ErrorResults, Forbidden, InvalidInput, NotFound, result_of
+from eventlog.api import (
+    Context,
+    ErrorResults,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    result_of,
+)
 
 
 @strawberry.type
@@ -34,7 +42,7 @@ class CoinsPurchased:
 
 
 PurchaseCoinsResult = Annotated[
-    CoinsPurchased | InvalidInput | NotFound | Forbidden,
+    CoinsPurchased | InvalidInput | NotFound | Forbidden | RateLimited,
     strawberry.union("PurchaseCoinsResult"),
 ]
 
@@ -73,6 +81,8 @@ class PaymentMutation:
         self, info: Info[Context[PaymentServices], None], pack_id: str, store: str, receipt: str
     ) -> PurchaseCoinsResult:
         viewer = await info.context.viewer()
+        if limited := await info.context.rate_limited("purchaseCoins"):
+            return limited
         purchasing = info.context.services.payments.purchase_coins(
             viewer.user_id, pack_id=pack_id, store=store, receipt=receipt
         )

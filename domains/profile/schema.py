@@ -12,7 +12,15 @@ from strawberry.utils.str_converters import to_camel_case
 from domains.profile.aggregate import InvalidProfileError, User
 from domains.profile.service import DeviceNotFoundError
 from domains.profile.services import ProfileServices
-from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
+from eventlog.api import (
+    Context,
+    ErrorResults,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    parse_uuid,
+    result_of,
+)
 
 
 @strawberry.type(description="A user's public profile, as anyone sees it.")
@@ -90,7 +98,7 @@ class ProfileUpdated:
 
 
 UpdateProfileResult = Annotated[
-    ProfileUpdated | InvalidInput, strawberry.union("UpdateProfileResult")
+    ProfileUpdated | InvalidInput | RateLimited, strawberry.union("UpdateProfileResult")
 ]
 
 
@@ -114,7 +122,7 @@ class DeviceUnregistered:
 
 
 RegisterDeviceResult = Annotated[
-    DeviceRegistered | InvalidInput, strawberry.union("RegisterDeviceResult")
+    DeviceRegistered | InvalidInput | RateLimited, strawberry.union("RegisterDeviceResult")
 ]
 UnregisterDeviceResult = Annotated[
     DeviceUnregistered | NotFound | InvalidInput, strawberry.union("UnregisterDeviceResult")
@@ -149,6 +157,8 @@ class ProfileMutation:
         given = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         if given.get("display_name", "x") is None:
             return InvalidInput(message="displayName cannot be removed", field="displayName")
+        if limited := await info.context.rate_limited("updateProfile"):
+            return limited
         updating = info.context.services.profiles.update_profile(
             viewer.user_id,
             public={k: v for k, v in given.items() if k in _PUBLIC},
@@ -161,6 +171,8 @@ class ProfileMutation:
         self, info: Info[Context[ProfileServices], None], input: DeviceInput
     ) -> RegisterDeviceResult:
         viewer = await info.context.viewer()
+        if limited := await info.context.rate_limited("registerDevice"):
+            return limited
         registering = info.context.services.profiles.register_device(
             viewer.user_id,
             platform=input.platform,

@@ -18,7 +18,7 @@ from domains.video.results import (
 from domains.video.roulette import Roulette
 from domains.video.schema import CallView, call_view
 from domains.video.services import VideoServices
-from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
+from eventlog.api import Context, InvalidInput, NotFound, RateLimited, parse_uuid, result_of
 
 
 @strawberry.type(
@@ -32,7 +32,7 @@ class RouletteView:
 
 
 StartRouletteResult = Annotated[
-    RouletteView | NoStreamerAvailable | InsufficientFunds | CalleeUnavailable,
+    RouletteView | NoStreamerAvailable | InsufficientFunds | CalleeUnavailable | RateLimited,
     strawberry.union("StartRouletteResult"),
 ]
 CancelRouletteResult = Annotated[
@@ -58,6 +58,8 @@ class RouletteMutation:
     )
     async def start_roulette(self, info: Info[Context[VideoServices], None]) -> StartRouletteResult:
         viewer = await info.context.viewer()
+        if limited := await info.context.rate_limited("startRoulette"):
+            return limited
         starting = info.context.services.roulette.start(viewer.user_id)
         return await result_of(starting, roulette_view, VIDEO_ERRORS)
 

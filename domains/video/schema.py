@@ -24,7 +24,7 @@ from domains.video.results import (
 )
 from domains.video.service import CallService
 from domains.video.services import VideoServices
-from eventlog.api import Context, InvalidInput, NotFound, parse_uuid, result_of
+from eventlog.api import Context, InvalidInput, NotFound, RateLimited, parse_uuid, result_of
 from eventlog.hub import RESYNC
 
 
@@ -79,7 +79,8 @@ RequestCallResult = Annotated[
     | Blocked
     | CallNotPossible
     | InvalidInput
-    | NotFound,
+    | NotFound
+    | RateLimited,
     strawberry.union("RequestCallResult"),
 ]
 CallResult = Annotated[
@@ -209,6 +210,8 @@ class VideoMutation:
         callee = parse_uuid(callee_id, "calleeId", "user id")
         if isinstance(callee, InvalidInput):
             return callee
+        if limited := await info.context.rate_limited("requestCall"):
+            return limited
         service = info.context.services.calls
         ringing = service.request_call(viewer.user_id, callee, kind=CallKind.DIRECT)
         return await result_of(ringing, call_view, VIDEO_ERRORS)

@@ -12,6 +12,8 @@ from typing import Self
 import uvicorn
 from fastapi import FastAPI
 
+from cli import WEBSOCKET_IMPLEMENTATION, WEBSOCKET_PER_MESSAGE_DEFLATE
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
@@ -24,9 +26,15 @@ def free_port() -> int:
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws=WEBSOCKET_IMPLEMENTATION,  # as `olo serve` runs them
+        ws_per_message_deflate=WEBSOCKET_PER_MESSAGE_DEFLATE,
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
