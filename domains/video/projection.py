@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS video_availability (
     calls boolean NOT NULL,
     roulette boolean NOT NULL
 );
+-- Availability.Changed names only its aggregate, not the user: this is how it finds the row.
+ALTER TABLE video_availability ADD COLUMN IF NOT EXISTS availability_id uuid;
+CREATE UNIQUE INDEX IF NOT EXISTS video_availability_id ON video_availability (availability_id);
 CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
     user_id uuid NOT NULL,
     instance uuid NOT NULL,
@@ -156,13 +159,24 @@ class CallProjection:
     async def _availability(
         self, conn: Connection, e: Availability.Set | Availability.Changed
     ) -> None:
-        await conn.execute(
-            "INSERT INTO video_availability (user_id, calls, roulette) VALUES ($1, $2, $3) "
-            "ON CONFLICT (user_id) DO UPDATE SET calls = $2, roulette = $3",
-            e.user_id if isinstance(e, Availability.Set) else e.originator_id,
-            e.calls,
-            e.roulette,
-        )
+        if isinstance(e, Availability.Set):
+            await conn.execute(
+                "INSERT INTO video_availability (user_id, availability_id, calls, roulette) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE "
+                "SET availability_id = $2, calls = $3, roulette = $4",
+                e.user_id,
+                e.originator_id,
+                e.calls,
+                e.roulette,
+            )
+        else:  # the row its Set wrote (a rebuild written before this column needs a replay)
+            await conn.execute(
+                "UPDATE video_availability SET calls = $2, roulette = $3 "
+                "WHERE availability_id = $1",
+                e.originator_id,
+                e.calls,
+                e.roulette,
+            )
 
     async def _requested(self, conn: Connection, e: Call.Requested, position: int) -> None:
         self._parties[e.originator_id] = (e.caller_id, e.callee_id)
