@@ -150,5 +150,12 @@ class Tariff(Aggregate):
         self.streamer = Schedule.of(streamer)
 
 
-SEED_CALLER = Schedule(((0, 9), (20, 60)), 60, 60)
+# The seed: the caller pays 9 on connect, 60 at 20 s, 60 at 60 s, then 60 a minute; the
+# streamer earns 30 at 20 s, 30 at 60 s, then 30 a minute. Both sides share the checkpoints.
+SEED_CALLER = Schedule(((0, 9), (20, 60), (60, 60)), 60, 60)
 SEED_STREAMER = Schedule(((20, 30), (60, 30)), 60, 30)
+# Earlier seeds: where one is still current, seeding publishes the seed above as a new version.
+SUPERSEDED_SEEDS = (
+    # charged the third 60 at 80 s instead of 60 s (issue 10)
+    (Schedule(((0, 9), (20, 60)), 60, 60), SEED_STREAMER),
+)

@@ -291,5 +291,5 @@ async def test_a_provider_outage_never_holds_up_a_call(
         await world.advance(81, call_id)
         ended = await world.mutate(world.caller, HANG_UP, call_id)
 
-        assert (ended["status"], ended["coinsCharged"]) == ("ended", 129)  # 9 + 60 + 60 (80 s)
+        assert (ended["status"], ended["coinsCharged"]) == ("ended", 129)  # 9 + 60 + 60 (60 s)
         assert providers.count() == 0  # not one push got through while the call ran

@@ -40,17 +40,17 @@ async def connect(world: CallWorld) -> str:
     return call_id
 
 
-# Seed tariff: caller 9 at 0 s, 60 at 20 s, then 60 every 60 s; streamer 30 at 20 s and 60 s,
-# then 30 every 60 s.
+# Seed tariff: caller 9 at 0 s, 60 at 20 s and 60 s, then 60 every 60 s; streamer 30 at 20 s
+# and 60 s, then 30 every 60 s.
 DURATIONS = [
     (0, 9, 0),
     (19, 9, 0),
     (20, 69, 30),
     (21, 69, 30),
     (59, 69, 30),
-    (60, 69, 60),
-    (61, 69, 60),
-    (600, 609, 330),
+    (60, 129, 60),
+    (61, 129, 60),
+    (600, 669, 330),
 ]
 
 
@@ -98,10 +98,10 @@ async def test_the_meter_charges_while_talking_and_renews_tokens(
             charged = await wait_for(caller_events, "charged")
             assert (charged["side"], charged["coins"]) == ("caller", 60)
             renewed = await wait_for(caller_events, "tokenRenewed")
-            assert renewed["media"]["expiresAt"] == first + 60  # paid until 80 s, not 20 s
+            assert renewed["media"]["expiresAt"] == first + 40  # paid until 60 s, not 20 s
             earned = await wait_for(streamer_events, "charged")
             assert (earned["side"], earned["coins"]) == ("streamer", 30)
-            # 150 - 9 - 60 = 81 covers the 80 s checkpoint but not the one at 140 s
+            # 150 - 9 - 60 = 81 covers the 60 s checkpoint but not the one at 120 s
             await world.advance(60, call_id)
             warning = await wait_for(caller_events, "endingSoon")
             assert warning["callId"] == call_id
@@ -110,9 +110,10 @@ async def test_the_meter_charges_while_talking_and_renews_tokens(
             assert ended["reason"] == "insufficient_funds"
             assert (await wait_for(streamer_events, "ended"))["reason"] == "insufficient_funds"
             call = await world.call(call_id)
-            assert call.coins[Side.CALLER] == 129 and call.coins[Side.STREAMER] == 90
+            # billed just short of 120 s: the streamer's 120 s checkpoint is not owed either
+            assert call.coins[Side.CALLER] == 129 and call.coins[Side.STREAMER] == 60
             assert await world.wallet(world.caller) == 21
-            assert await world.earnings(world.streamer) == 90
+            assert await world.earnings(world.streamer) == 60
 
 
 async def test_ring_timeout_and_a_busy_streamer(settings, database_url, serve) -> None:

@@ -106,7 +106,7 @@ async def test_calls_notify(settings, database_url, serve) -> None:
             await world.mutate(world.streamer, ACCEPT, call_id)
             for who in (world.caller, world.streamer):
                 await world.mutate(who, JOIN, call_id)
-            await world.advance(80, call_id)  # 9 + 60 paid, 11 left: the 80 s charge fails
+            await world.advance(60, call_id)  # 9 + 60 paid, 11 left: the 60 s charge fails
             for stream in (inbox, streamer_inbox):
                 ended = await next_kind(stream, "call_ended")
                 assert ended["payload"] == {"callId": call_id, "reason": "insufficient_funds"}
