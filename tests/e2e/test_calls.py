@@ -199,3 +199,41 @@ async def test_a_streamer_watches_earnings_grow(settings, database_url, serve) -
                 (call_id, 30, 30, 30),
                 (call_id, 30, 60, 60),
             ]
+
+
+async def test_a_caller_who_cannot_pay_the_20_s_checkpoint_is_warned_on_connect(
+    settings, database_url, serve
+) -> None:
+    async with call_world(settings, database_url, serve, caller_coins=68) as world:
+        async with online(world, world.streamer), online(world, world.caller) as caller_events:
+            call_id = await connect(world)  # 9 paid, 59 left: the 60 at 20 s is not covered
+            warning = await wait_for(caller_events, "endingSoon")  # before any time passes
+            assert warning["callId"] == call_id
+            await world.advance(20, call_id)
+            assert (await wait_for(caller_events, "ended"))["reason"] == "insufficient_funds"
+            assert await world.wallet(world.caller) == 59
+
+
+async def test_a_spend_during_the_call_warns_when_the_next_checkpoint_is_not_covered(
+    settings, database_url, serve
+) -> None:
+    from domains.balance.aggregate import PlatformAccount
+    from domains.balance.service import AccountRef
+
+    async with call_world(settings, database_url, serve, caller_coins=200) as world:
+        async with online(world, world.streamer), online(world, world.caller) as caller_events:
+            call_id = await connect(world)
+            await world.advance(20, call_id)  # 9 + 60 paid, 131 left covers the 60 at 60 s
+            while (await wait_for(caller_events, "charged"))["coins"] != 60:
+                pass  # the connect charge first
+            await world.olo.services.balance.transfer(
+                key="test/gift",
+                source=AccountRef.wallet(world.caller.user_id),
+                target=AccountRef.platform(PlatformAccount.REVENUE),
+                amount=100,
+                reason="gift",
+            )  # 31 left
+            warning = await wait_for(caller_events, "endingSoon")
+            assert warning["callId"] == call_id
+            await world.advance(40, call_id)
+            assert (await wait_for(caller_events, "ended"))["reason"] == "insufficient_funds"
