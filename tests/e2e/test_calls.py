@@ -3,6 +3,8 @@ joined the channel: exact coins at every tariff boundary, ring timeout, no-media
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from call_support import (
     ACCEPT,
@@ -237,3 +239,58 @@ async def test_a_spend_during_the_call_warns_when_the_next_checkpoint_is_not_cov
             assert warning["callId"] == call_id
             await world.advance(40, call_id)
             assert (await wait_for(caller_events, "ended"))["reason"] == "insufficient_funds"
+
+
+BILLED = (
+    "{ calls { id status endReason durationSeconds billedSeconds coins"
+    " checkpoints { atSecond coins } } }"
+)
+
+
+async def test_calls_show_the_seconds_billed_and_the_checkpoints_behind_the_coins(
+    settings, database_url, serve
+) -> None:
+    async with call_world(settings, database_url, serve, caller_coins=278) as world:
+        async with online(world, world.streamer), online(world, world.caller):
+            talked = await connect(world)
+            await world.advance(61, talked)
+            await world.mutate(world.caller, HANG_UP, talked)  # 129 paid, 149 left
+            cut = await connect(world)
+            await world.advance(120, cut)  # 9 + 60 + 60 paid, 20 left: not the 60 at 120 s
+            refunded = (await world.mutate(world.caller, REQUEST, str(world.streamer.user_id)))[
+                "id"
+            ]
+        for call_id in (talked, cut):
+            assert (await world.call(call_id)).status.value == "ended"
+        await world.mutate(world.streamer, ACCEPT, refunded)  # nobody joins: no_media
+        world.clock.advance(settings.media_seconds)
+        for _ in range(200):
+            calls = {c["id"]: c for c in (await world.gql(world.caller, BILLED))["calls"]}
+            if all(calls.get(i, {}).get("status") == "ended" for i in (talked, cut, refunded)):
+                break
+            await asyncio.sleep(0.05)
+        streamer_view = {c["id"]: c for c in (await world.gql(world.streamer, BILLED))["calls"]}
+
+    seed = [{"atSecond": 0, "coins": 9}, {"atSecond": 20, "coins": 60}]
+    assert calls[talked] | {"id": None} == {
+        "id": None,
+        "status": "ended",
+        "endReason": "hangup_caller",
+        "durationSeconds": 61,
+        "billedSeconds": 61,
+        "coins": 129,
+        "checkpoints": [*seed, {"atSecond": 60, "coins": 60}],
+    }
+    assert streamer_view[talked]["checkpoints"] == [
+        {"atSecond": 20, "coins": 30},
+        {"atSecond": 60, "coins": 30},
+    ]
+    assert calls[cut]["endReason"] == "insufficient_funds"
+    assert calls[cut]["durationSeconds"] == 120
+    assert 119.9 < calls[cut]["billedSeconds"] < 120  # just short of the unpaid checkpoint
+    assert calls[cut]["checkpoints"] == [*seed, {"atSecond": 60, "coins": 60}]
+    assert sum(c["coins"] for c in calls[cut]["checkpoints"]) == calls[cut]["coins"] == 129
+    assert streamer_view[cut]["coins"] == 60 and len(streamer_view[cut]["checkpoints"]) == 2
+    assert calls[refunded]["endReason"] == "no_media"
+    assert (calls[refunded]["billedSeconds"], calls[refunded]["coins"]) == (0, 0)
+    assert calls[refunded]["checkpoints"] == []
