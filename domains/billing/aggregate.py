@@ -89,6 +89,11 @@ class Schedule:
             index += 1
         return due
 
+    def first_minute(self) -> int:
+        """Coins due before a call's 60th connected second: what a caller needs so that a
+        call is not cut off within its first minute."""
+        return sum(c.coins for c in self.due(60) if c.at_second < 60)
+
     def total(self, seconds: float) -> int:
         """Coins due after `seconds` connected."""
         listed = [coins for at, coins in self.checkpoints if at <= seconds]

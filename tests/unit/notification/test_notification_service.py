@@ -153,3 +153,53 @@ async def test_a_call_answered_after_its_push_began_dismisses_the_other_devices(
     assert (dismissal.kind, dismissal.recipient_id) == (NotificationKind.RINGING_ENDED, sam)
     assert dismissal.payload == {"callId": str(call_id), "reason": "answered"}
     assert dismissal.skip_device_id == device  # the device that answered keeps quiet
+
+
+async def _talk_25_seconds_and_hang_up(world: World, coins: int) -> tuple[UUID, list[Any]]:
+    """A direct call talked through its 20 s checkpoint (9 + 60 coins); its caller, and the
+    notifications reacting to it all committed."""
+    from domains.video.aggregate import Side
+
+    ann, sam = await world.user("ann", coins=coins), await world.streamer("sam")
+    call = await world.calls.request_call(ann, sam)
+    await world.calls.accept_call(sam, call.id)
+    for side in (Side.CALLER, Side.STREAMER):
+        await world.calls.report_media(call.id, side, joined=True)
+    world.clock.advance(25)
+    await world.calls.bill(call.id)
+    await world.calls.hang_up(ann, call.id)
+    return ann, await _react(world)
+
+
+@pytest.mark.parametrize(("coins", "warned"), [(133, True), (138, False)])
+async def test_low_balance_after_a_call_is_what_the_next_call_s_first_minute_costs(
+    coins: int, warned: bool
+) -> None:
+    """The seed's first minute is 9 + 60 = 69 coins: a caller left with 64 would be cut off
+    at 20 s and is warned; one left with 69 is not."""
+    world = await World.seeded()
+    ann, notified = await _talk_25_seconds_and_hang_up(world, coins)
+
+    low = [n for n in notified if getattr(n, "kind", None) == NotificationKind.LOW_BALANCE]
+    assert [(n.recipient_id, n.payload["coins"]) for n in low] == (
+        [(ann, coins - 69)] if warned else []
+    )
+
+
+async def test_low_balance_follows_the_current_direct_tariff() -> None:
+    from domains.billing.aggregate import CallKind, Schedule
+
+    world = await World.seeded()
+    ann, notified = await _talk_25_seconds_and_hang_up(world, 169)  # 100 left
+    assert not [n for n in notified if getattr(n, "kind", None) == NotificationKind.LOW_BALANCE]
+
+    dearer = Schedule(((0, 50), (30, 100)), 60, 100)  # a first minute of 150
+    await world.tariffs.revise(CallKind.DIRECT, dearer, Schedule(((20, 30),), 60, 30))
+    tom = await world.streamer("tom")
+    call = await world.calls.request_call(ann, tom)
+    await world.calls.accept_call(tom, call.id)
+    await world.calls.hang_up(ann, call.id)  # before connecting: the 50 is refunded
+    notified = await _react(world)
+
+    low = [n for n in notified if getattr(n, "kind", None) == NotificationKind.LOW_BALANCE]
+    assert [(n.recipient_id, n.payload["coins"]) for n in low] == [(ann, 100)]
