@@ -11,6 +11,7 @@ from domains.billing.aggregate import SEED_CALLER, CallKind, Tariff, tariff_id_o
 from domains.notification.aggregate import NotificationKind
 from domains.notification.service import NotificationService
 from domains.video.aggregate import SERVER_ENDED, Call, EndReason
+from domains.video.lines import Availability
 
 
 class CallNotificationPolicy:
@@ -109,3 +110,26 @@ class CallNotificationPolicy:
         call = await self.notifications.store.load(call_id, fresh=True)
         assert isinstance(call, Call)
         return call
+
+
+class CallsOnUnmutePolicy:
+    """Turning calls on unmutes incoming calls (a streamer mutes them only with calls off),
+    so the settings say what `notify` does: a call that rings notifies."""
+
+    name = "notification.calls_on_unmutes"
+    topics = frozenset({Availability.Set.TOPIC, Availability.Changed.TOPIC})
+
+    def __init__(self, notifications: NotificationService) -> None:
+        self.notifications = notifications
+
+    async def handle(self, event: Any, position: int) -> None:
+        if not event.calls:
+            return
+        if isinstance(event, Availability.Set):
+            user_id = event.user_id
+        else:
+            availability = await self.notifications.store.load(event.originator_id)
+            if not isinstance(availability, Availability):
+                return
+            user_id = availability.user_id
+        await self.notifications.calls_turned_on(user_id)

@@ -153,4 +153,14 @@ async def test_muting(settings, database_url, serve, pg) -> None:
             if not await world.olo.services.presence.is_online(streamer.user_id):
                 break
             await asyncio.sleep(0.02)
+        refused = await mute("incoming_call", True)  # offline, but calls are on
+        assert refused["__typename"] == "Forbidden"
+        calls_off = "mutation($on: Boolean!) { setAvailability(calls: $on, roulette: false) }"
+        assert data_of(await post(world.base, calls_off, {"on": False}, streamer.token))
         assert (await mute("incoming_call", True))["muted"] == ["incoming_call"]
+        assert data_of(await post(world.base, calls_off, {"on": True}, streamer.token))
+        for _ in range(200):  # turning calls on unmutes them (a policy in the worker)
+            if (await mute("low_balance", False))["muted"] == []:
+                break
+            await asyncio.sleep(0.05)
+        assert (await mute("low_balance", False))["muted"] == []
