@@ -66,7 +66,7 @@ class NotificationService:
                 return existing.id
             preferences = await tx.get(preferences_id_of(recipient_id), Preferences)
             if preferences is not None and NotificationKind(kind) in preferences.muted:
-                if kind is not NotificationKind.INCOMING_CALL:
+                if NotificationKind(kind) is not NotificationKind.INCOMING_CALL:
                     return None
                 # A streamer who turned calls on since muting (the policy may not have
                 # unmuted yet): a call that rings always notifies.
