@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     push_connections: int = 64  # requests a worker has at the providers at once (per provider)
     push_shards: int = 4  # notifications are pushed in this many shards, each led by one worker
 
+    @property
+    def push_providers(self) -> frozenset[str]:
+        """The push providers configured: "fcm" (a service account), "onesignal" (app id and
+        key). A device is reachable only through an address one of them pushes."""
+        providers = set()
+        if self.firebase_credentials_file is not None:
+            providers.add("fcm")
+        if self.onesignal_app_id and self.onesignal_api_key:
+            providers.add("onesignal")
+        return frozenset(providers)
+
     def export_environment(self) -> None:
         """Hand the settings that third-party libraries read from the environment to them."""
         if self.firebase_auth_emulator_host:

@@ -60,6 +60,25 @@ class BalanceQueries:
         )
         return [HistoryEntry(*r) for r in rows]
 
+    async def history_after(
+        self,
+        owner_id: UUID,
+        position: int,
+        *,
+        kind: AccountKind = AccountKind.WALLET,
+        limit: int = 20,
+    ) -> list[HistoryEntry]:
+        """Oldest first, the movements after log `position` (what a stream skipped)."""
+        rows = await self.pool.fetch(
+            "SELECT position, version, delta, balance, reason, transfer_id, counterparty, at "
+            "FROM balance_history WHERE account_id = $1 AND position > $2 "
+            "ORDER BY version LIMIT $3",
+            account_id_of(owner_id, kind),
+            position,
+            limit,
+        )
+        return [HistoryEntry(*r) for r in rows]
+
     async def ledger_total(self) -> int:
         """The sum over every account of the ledger: zero, always."""
         return int(await self.pool.fetchval("SELECT coalesce(sum(coins), 0) FROM balance_ledger"))

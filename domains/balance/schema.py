@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from domains.balance.changes import BalanceChanged
 from domains.balance.projection import BALANCE_CHANNEL
+from domains.balance.queries import HistoryEntry
 from domains.balance.services import BalanceServices
 from domains.profile.schema import OwnProfile, own_profile_fields
 from eventlog.api import Context
@@ -37,7 +38,8 @@ class BalanceEntry:
 class BalanceHistoryPage:
     entries: list[BalanceEntry]
     next_cursor: str | None = strawberry.field(
-        description="Pass as `after` for older entries; null on the last page."
+        description="Pass as `after` for older entries; null on the last page (and always "
+        "with `afterPosition`: page on with the last entry's position)."
     )
 
 
@@ -48,6 +50,17 @@ class Me(OwnProfile):
         viewer = await info.context.viewer()
         b = await info.context.services.balance_queries.balance(viewer.user_id)
         return Balance(coins=b.coins, version=b.version, position=b.position)
+
+
+def _entry(r: HistoryEntry) -> BalanceEntry:
+    return BalanceEntry(
+        delta=r.delta,
+        balance=r.balance,
+        reason=r.reason,
+        at=r.at,
+        position=r.position,
+        cursor=str(r.version),
+    )
 
 
 def _cursor_version(after: str | None) -> int | None:
@@ -66,26 +79,27 @@ class BalanceQuery:
         user = await info.context.services.profiles.user(viewer.user_id)
         return Me(**own_profile_fields(user))
 
-    @strawberry.field(description="Your wallet's movements, newest first.")
+    @strawberry.field(
+        description="Your wallet's movements, newest first; with `afterPosition`, the ones "
+        "after that log position, oldest first (what the `balance` stream skipped)."
+    )
     async def balance_history(
-        self, info: Info[Context[BalanceServices], None], first: int = 20, after: str | None = None
+        self,
+        info: Info[Context[BalanceServices], None],
+        first: int = 20,
+        after: str | None = None,
+        after_position: int | None = None,
     ) -> BalanceHistoryPage:
         viewer = await info.context.viewer()
         first = max(1, min(first, 100))
-        rows = await info.context.services.balance_queries.history(
+        queries = info.context.services.balance_queries
+        if after_position is not None:
+            rows = await queries.history_after(viewer.user_id, after_position, limit=first)
+            return BalanceHistoryPage(entries=[_entry(r) for r in rows], next_cursor=None)
+        rows = await queries.history(
             viewer.user_id, before_version=_cursor_version(after), limit=first + 1
         )
-        entries = [
-            BalanceEntry(
-                delta=r.delta,
-                balance=r.balance,
-                reason=r.reason,
-                at=r.at,
-                position=r.position,
-                cursor=str(r.version),
-            )
-            for r in rows[:first]
-        ]
+        entries = [_entry(r) for r in rows[:first]]
         return BalanceHistoryPage(
             entries=entries, next_cursor=entries[-1].cursor if len(rows) > first else None
         )
@@ -93,7 +107,12 @@ class BalanceQuery:
 
 @strawberry.type
 class BalanceSubscription:
-    @strawberry.subscription(description="Your balance now, then after every change.")
+    @strawberry.subscription(
+        description="Your balance now, then its latest state as it changes. Changes committed "
+        "together, or while you read slowly, arrive as one item: a `version` more than one "
+        "past the previous item's shows the gap; `balanceHistory(afterPosition:)` with the "
+        "previous item's `position` lists the movements in between."
+    )
     async def balance(
         self, info: Info[Context[BalanceServices], None]
     ) -> AsyncGenerator[Balance, None]:

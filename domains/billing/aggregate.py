@@ -89,6 +89,11 @@ class Schedule:
             index += 1
         return due
 
+    def first_minute(self) -> int:
+        """Coins due before a call's 60th connected second: what a caller needs so that a
+        call is not cut off within its first minute."""
+        return sum(c.coins for c in self.due(60) if c.at_second < 60)
+
     def total(self, seconds: float) -> int:
         """Coins due after `seconds` connected."""
         listed = [coins for at, coins in self.checkpoints if at <= seconds]
@@ -150,5 +155,12 @@ class Tariff(Aggregate):
         self.streamer = Schedule.of(streamer)
 
 
-SEED_CALLER = Schedule(((0, 9), (20, 60)), 60, 60)
+# The seed: the caller pays 9 on connect, 60 at 20 s, 60 at 60 s, then 60 a minute; the
+# streamer earns 30 at 20 s, 30 at 60 s, then 30 a minute. Both sides share the checkpoints.
+SEED_CALLER = Schedule(((0, 9), (20, 60), (60, 60)), 60, 60)
 SEED_STREAMER = Schedule(((20, 30), (60, 30)), 60, 30)
+# Earlier seeds: where one is still current, seeding publishes the seed above as a new version.
+SUPERSEDED_SEEDS = (
+    # charged the third 60 at 80 s instead of 60 s (issue 10)
+    (Schedule(((0, 9), (20, 60)), 60, 60), SEED_STREAMER),
+)

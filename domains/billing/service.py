@@ -5,6 +5,7 @@ from __future__ import annotations
 from domains.billing.aggregate import (
     SEED_CALLER,
     SEED_STREAMER,
+    SUPERSEDED_SEEDS,
     CallKind,
     Schedule,
     Tariff,
@@ -18,12 +19,16 @@ class TariffService:
         self.store = store
 
     async def ensure_seeded(self) -> None:
-        """Publish the seed tariff for every call kind that has none yet."""
+        """Publish the seed tariff for every call kind that has none yet, and as a new
+        version where an earlier seed is still current (operators' edits are kept)."""
         for kind in CallKind:
 
             async def command(tx: Transaction, kind: CallKind = kind) -> None:
-                if await tx.get(tariff_id_of(kind), Tariff) is None:
+                tariff = await tx.get(tariff_id_of(kind), Tariff)
+                if tariff is None:
                     tx.add(Tariff.publish(kind, SEED_CALLER, SEED_STREAMER))
+                elif (tariff.caller, tariff.streamer) in SUPERSEDED_SEEDS:
+                    tariff.revise(SEED_CALLER, SEED_STREAMER)
 
             await self.store.transact(command)
 

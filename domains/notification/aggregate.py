@@ -230,7 +230,7 @@ class CannotMuteError(NotificationError):
 
 
 class CannotMuteCallsError(CannotMuteError):
-    """Incoming calls cannot be muted while the user is online for calls."""
+    """Incoming calls cannot be muted by a streamer who takes calls."""
 
 
 def preferences_id_of(user_id: UUID) -> UUID:
@@ -258,12 +258,14 @@ class Preferences(Aggregate):
     def create_id(user_id: UUID) -> UUID:
         return preferences_id_of(user_id)
 
-    def mute(self, kind: NotificationKind, *, online_for_calls: bool) -> None:
+    def mute(self, kind: NotificationKind, *, takes_calls: bool) -> None:
+        """Incoming calls can be muted only while calls are off: a call that may ring must
+        notify (turning calls on unmutes them, see `unmute`)."""
         kind = NotificationKind(kind)
         if kind in PUSH_ONLY:
             raise CannotMuteError("this kind only stops ringing on your devices")
-        if kind is NotificationKind.INCOMING_CALL and online_for_calls:
-            raise CannotMuteCallsError("go offline for calls before muting incoming calls")
+        if kind is NotificationKind.INCOMING_CALL and takes_calls:
+            raise CannotMuteCallsError("turn calls off before muting incoming calls")
         if kind not in self.muted:
             self._muted(kind)
 

@@ -7,11 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from domains.balance.service import AccountRef, BalanceService
+from domains.billing.aggregate import SEED_CALLER, CallKind, Tariff, tariff_id_of
 from domains.notification.aggregate import NotificationKind
 from domains.notification.service import NotificationService
 from domains.video.aggregate import SERVER_ENDED, Call, EndReason
-
-LOW_BALANCE_COINS = 60  # under this after a call, the caller cannot pay a minute of the seed
+from domains.video.lines import Availability
 
 
 class CallNotificationPolicy:
@@ -91,7 +91,7 @@ class CallNotificationPolicy:
                     key=f"call/{call_id}/ended/{user}",
                 )
         coins = await self.balance.coins(AccountRef.wallet(call.caller_id))
-        if coins < LOW_BALANCE_COINS:
+        if coins < await self._low_balance_coins():
             await self.notifications.notify(
                 call.caller_id,
                 NotificationKind.LOW_BALANCE,
@@ -99,7 +99,37 @@ class CallNotificationPolicy:
                 key=f"call/{call_id}/low_balance",
             )
 
+    async def _low_balance_coins(self) -> int:
+        """Under this a caller's next direct call would be cut off within its first minute
+        (the current direct tariff's; the seed's before one is published)."""
+        tariff = await self.notifications.store.load(tariff_id_of(CallKind.DIRECT), fresh=True)
+        caller = tariff.caller if isinstance(tariff, Tariff) else SEED_CALLER
+        return caller.first_minute()
+
     async def _call(self, call_id: UUID) -> Call:
         call = await self.notifications.store.load(call_id, fresh=True)
         assert isinstance(call, Call)
         return call
+
+
+class CallsOnUnmutePolicy:
+    """Turning calls on unmutes incoming calls (a streamer mutes them only with calls off),
+    so the settings say what `notify` does: a call that rings notifies."""
+
+    name = "notification.calls_on_unmutes"
+    topics = frozenset({Availability.Set.TOPIC, Availability.Changed.TOPIC})
+
+    def __init__(self, notifications: NotificationService) -> None:
+        self.notifications = notifications
+
+    async def handle(self, event: Any, position: int) -> None:
+        if not event.calls:
+            return
+        if isinstance(event, Availability.Set):
+            user_id = event.user_id
+        else:
+            availability = await self.notifications.store.load(event.originator_id)
+            if not isinstance(availability, Availability):
+                return
+            user_id = availability.user_id
+        await self.notifications.calls_turned_on(user_id)

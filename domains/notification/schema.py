@@ -78,9 +78,7 @@ class NotificationMutation:
         except ValueError:
             kinds = ", ".join(k.value for k in NotificationKind)
             return InvalidInput(message=f"kind must be one of {kinds}", field="kind")
-        muting = info.context.services.notifications.set_muted(
-            viewer.user_id, parsed, muted, is_online=info.context.services.presence.is_online
-        )
+        muting = info.context.services.notifications.set_muted(viewer.user_id, parsed, muted)
         return await result_of(muting, _settings, NOTIFICATION_ERRORS)
 
     @strawberry.mutation(description="You showed this notification: it will not be pushed.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -27,8 +26,9 @@ class UnknownNotificationError(Exception):
     """No such notification, or not yours."""
 
 
-# Whether the user has a live connection now (video's presence).
-IsOnline = Callable[[UUID], Awaitable[bool]]
+def takes_calls(availability: Availability | None) -> bool:
+    """A streamer's direct calls are on (they are by default)."""
+    return availability is None or availability.calls
 
 
 class NotificationService:
@@ -66,7 +66,13 @@ class NotificationService:
                 return existing.id
             preferences = await tx.get(preferences_id_of(recipient_id), Preferences)
             if preferences is not None and NotificationKind(kind) in preferences.muted:
-                return None
+                if NotificationKind(kind) is not NotificationKind.INCOMING_CALL:
+                    return None
+                # A streamer who turned calls on since muting (the policy may not have
+                # unmuted yet): a call that rings always notifies.
+                if not takes_calls(await tx.get(availability_id_of(recipient_id), Availability)):
+                    return None
+                preferences.unmute(NotificationKind.INCOMING_CALL)
             now = self.clock.now()
             notification = Notification(
                 key=key,
@@ -147,30 +153,33 @@ class NotificationService:
         await self.store.transact(command)
 
     async def set_muted(
-        self, user_id: UUID, kind: NotificationKind, muted: bool, *, is_online: IsOnline
+        self, user_id: UUID, kind: NotificationKind, muted: bool
     ) -> set[NotificationKind]:
-        """Mute or unmute a kind for a user; the kinds muted afterwards."""
-        online_for_calls = muted and await self._online_for_calls(user_id, is_online)
+        """Mute or unmute a kind for a user; the kinds muted afterwards. A streamer mutes
+        incoming calls only with calls off (CannotMuteCallsError)."""
 
         async def command(tx: Transaction) -> set[NotificationKind]:
+            user = await tx.get(user_id, User)
+            availability = await tx.get(availability_id_of(user_id), Availability)
             preferences = await tx.get(preferences_id_of(user_id), Preferences)
             if preferences is None:
                 preferences = Preferences(user_id=user_id)
                 tx.add(preferences)
             if muted:
-                preferences.mute(kind, online_for_calls=online_for_calls)
+                streamer = user is not None and user.role is Role.STREAMER
+                preferences.mute(kind, takes_calls=streamer and takes_calls(availability))
             else:
                 preferences.unmute(kind)
             return set(preferences.muted)
 
         return await self.store.transact(command)
 
-    async def _online_for_calls(self, user_id: UUID, is_online: IsOnline) -> bool:
-        """A streamer who takes calls and is connected right now."""
-        user = await self.store.load(user_id)
-        if not isinstance(user, User) or user.role is not Role.STREAMER:
-            return False
-        availability = await self.store.load(availability_id_of(user_id), fresh=True)
-        if isinstance(availability, Availability) and not availability.calls:
-            return False
-        return await is_online(user_id)
+    async def calls_turned_on(self, user_id: UUID) -> None:
+        """Turning calls on unmutes incoming calls."""
+
+        async def command(tx: Transaction) -> None:
+            preferences = await tx.get(preferences_id_of(user_id), Preferences)
+            if preferences is not None:
+                preferences.unmute(NotificationKind.INCOMING_CALL)
+
+        await self.store.transact(command)

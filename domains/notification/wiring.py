@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from domains.balance.services import BalanceServices
 from domains.notification.dispatcher import Dispatcher
-from domains.notification.policy import CallNotificationPolicy
+from domains.notification.policy import CallNotificationPolicy, CallsOnUnmutePolicy
 from domains.notification.projection import NOTIFICATIONS_CHANNEL, NotificationProjection
 from domains.notification.router import PushRouter
 from domains.notification.schema import NotificationMutation, NotificationSubscription
@@ -53,7 +53,10 @@ def wire(
     ]
     return Parts(
         NotificationServices(notifications, video.presence),
-        policies=(CallNotificationPolicy(notifications, balance.balance),),
+        policies=(
+            CallNotificationPolicy(notifications, balance.balance),
+            CallsOnUnmutePolicy(notifications),
+        ),
         jobs=tuple(LedJob(d, group="notification.dispatcher") for d in dispatchers),
         closers=(router.aclose,),
     )

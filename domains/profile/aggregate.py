@@ -125,10 +125,19 @@ def device_id_of(platform: Platform, push_key: str) -> UUID:
     return uuid5(NAMESPACE, f"device:{Platform(platform).value}:{push_key}")
 
 
+# The address each push provider sends to; a VoIP token only rides along with one of them.
+PUSH_ADDRESSES = {"fcm": "fcm_token", "onesignal": "onesignal_id"}
+
+
 def check_device(
-    platform: str, tokens: dict[str, str | None], app_version: str
+    platform: str,
+    tokens: dict[str, str | None],
+    app_version: str,
+    providers: frozenset[str] = frozenset(),
 ) -> tuple[Platform, str]:
-    """The platform and the device's key; InvalidProfileError for bad input."""
+    """The platform and the device's key; InvalidProfileError for bad input, or for a device
+    no push can reach: one without an FCM token or OneSignal id, or (when `providers` are
+    configured) without the address of any of them."""
     try:
         checked = Platform(platform)
     except ValueError:
@@ -141,9 +150,23 @@ def check_device(
     key = next((t for t in tokens.values() if t), None)
     if key is None:
         raise InvalidProfileError("fcm_token", "a device needs at least one push token")
-    if checked is Platform.ANDROID and tokens.get("voip_token"):
+    if checked is not Platform.IOS and tokens.get("voip_token"):
         raise InvalidProfileError("voip_token", "VoIP tokens are for iOS devices")
+    if not (tokens.get("fcm_token") or tokens.get("onesignal_id")):
+        raise InvalidProfileError(
+            "fcm_token",
+            "a device needs an fcmToken or a onesignalId (a voipToken alone is never pushed)",
+        )
+    wanted = [PUSH_ADDRESSES[p] for p in sorted(providers) if p in PUSH_ADDRESSES]
+    if wanted and not any(tokens.get(field) for field in wanted):
+        names = " or ".join(to_camel(field) for field in wanted)
+        raise InvalidProfileError(wanted[0], f"pushes go out through {names} here: send one")
     return checked, key
+
+
+def to_camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 class Device(Aggregate):

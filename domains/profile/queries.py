@@ -20,8 +20,9 @@ class Profile:
 
 
 class ProfileQueries:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, push_providers: frozenset[str] = frozenset()) -> None:
         self.pool = pool
+        self.push_providers = push_providers
 
     async def profile(self, user_id: UUID) -> Profile | None:
         row = await self.pool.fetchrow(
@@ -32,11 +33,15 @@ class ProfileQueries:
         return Profile(*row) if row else None
 
     async def has_devices(self, user_id: UUID) -> bool:
-        """The user registered a device that can still be pushed to."""
+        """The user registered a device that a configured push provider can still reach (a
+        VoIP token alone, or an address of a provider that is off, reaches nobody)."""
         return bool(
             await self.pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM profile_devices WHERE owner_id = $1 AND active)",
+                "SELECT EXISTS (SELECT 1 FROM profile_devices WHERE owner_id = $1 AND active "
+                "AND ((fcm_token IS NOT NULL AND $2) OR (onesignal_id IS NOT NULL AND $3)))",
                 user_id,
+                "fcm" in self.push_providers,
+                "onesignal" in self.push_providers,
             )
         )
 

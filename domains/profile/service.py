@@ -25,8 +25,9 @@ class DeviceNotFoundError(Exception):
 
 
 class ProfileService:
-    def __init__(self, store: AggregateStore) -> None:
+    def __init__(self, store: AggregateStore, push_providers: frozenset[str] = frozenset()) -> None:
         self.store = store
+        self.push_providers = push_providers  # a device must have an address one of them pushes
         self._known: set[str] = set()
 
     async def register(
@@ -92,7 +93,7 @@ class ProfileService:
     ) -> UUID:
         """Make a device reachable for this user (moving it from whoever had it)."""
         tokens = {"fcm_token": fcm_token, "onesignal_id": onesignal_id, "voip_token": voip_token}
-        checked, key = check_device(platform, tokens, app_version)
+        checked, key = check_device(platform, tokens, app_version, self.push_providers)
 
         async def command(tx: Transaction) -> UUID:
             device = await tx.get(device_id_of(checked, key), Device)

@@ -25,5 +25,9 @@ def wire(core: Core) -> Parts[ProfileServices]:
         credentials_file=settings.firebase_credentials_file,
     )
     return Parts(
-        ProfileServices(ProfileService(core.store), ProfileQueries(core.pool), auth),
+        ProfileServices(
+            ProfileService(core.store, settings.push_providers),
+            ProfileQueries(core.pool, settings.push_providers),
+            auth,
+        ),
     )

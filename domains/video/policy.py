@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from domains.balance.aggregate import Account, AccountKind
 from domains.blocklist.aggregate import Block
 from domains.video.aggregate import SERVER_ENDED, Call, EndReason, Side
 from domains.video.agora import AgoraRest, AgoraRestError, channel_of, uid_for
@@ -35,6 +36,31 @@ class BlockEndsCallPolicy:
         assert isinstance(first, Line) and isinstance(second, Line)
         if first.call_id is not None and first.call_id == second.call_id:
             await self.calls.end_call(first.call_id, EndReason.BLOCKED)
+
+
+class SpendWarnsCallerPolicy:
+    """A caller who spends coins elsewhere during a call (a gift, chat) is warned at once when
+    what is left no longer covers the call's next checkpoint (the meter warns only after its
+    own charges)."""
+
+    name = "video.spend_warns_caller"
+    topics = frozenset({Account.Debited.TOPIC})
+
+    def __init__(self, calls: CallService) -> None:
+        self.calls = calls
+
+    async def handle(self, event: Any, position: int) -> None:
+        if event.reason == "call":
+            return  # the call's own charges: the meter warned in the same command
+        account = await self.calls.store.load(event.originator_id)
+        if not isinstance(account, Account) or account.kind is not AccountKind.WALLET:
+            return
+        line = await self.calls.store.load(line_id_of(account.owner_id), fresh=True)
+        if not isinstance(line, Line) or line.call_id is None:
+            return
+        call = await self.calls.store.load(line.call_id, fresh=True)
+        if isinstance(call, Call) and call.caller_id == account.owner_id:
+            await self.calls.warn_if_short(call.id)
 
 
 class KickPolicy:

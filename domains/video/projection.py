@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS video_calls (
     streamer_coins bigint NOT NULL DEFAULT 0,
     position bigint NOT NULL
 );
+-- What the coins pay for: billed seconds (at the end) and each side's checkpoints charged.
+ALTER TABLE video_calls ADD COLUMN IF NOT EXISTS billed_seconds double precision;
+ALTER TABLE video_calls ADD COLUMN IF NOT EXISTS caller_checkpoints integer NOT NULL DEFAULT 0;
+ALTER TABLE video_calls ADD COLUMN IF NOT EXISTS streamer_checkpoints integer NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS video_calls_caller ON video_calls (caller_id, requested_at DESC);
 CREATE INDEX IF NOT EXISTS video_calls_callee ON video_calls (callee_id, requested_at DESC);
 CREATE INDEX IF NOT EXISTS video_calls_open ON video_calls (call_id)
@@ -52,6 +56,9 @@ CREATE TABLE IF NOT EXISTS video_availability (
     calls boolean NOT NULL,
     roulette boolean NOT NULL
 );
+-- Availability.Changed names only its aggregate, not the user: this is how it finds the row.
+ALTER TABLE video_availability ADD COLUMN IF NOT EXISTS availability_id uuid;
+CREATE UNIQUE INDEX IF NOT EXISTS video_availability_id ON video_availability (availability_id);
 CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
     user_id uuid NOT NULL,
     instance uuid NOT NULL,
@@ -115,7 +122,8 @@ class CallProjection:
     ) -> dict[str, list[tuple[str, Any]]]:
         calls: list[tuple[str, Any]] = []
         earnings: list[tuple[str, Any]] = []
-        charged: dict[UUID, list[int]] = defaultdict(lambda: [0, 0])  # caller coins, position
+        # caller coins, position, checkpoints
+        charged: dict[UUID, list[int]] = defaultdict(lambda: [0, 0, 0])
         for recorded in events:
             e, position = recorded.event, recorded.position
             match e:
@@ -126,6 +134,7 @@ class CallProjection:
                         totals = charged[e.originator_id]
                         totals[0] += e.coins
                         totals[1] = position
+                        totals[2] += 1
                     await self._announce_charge(conn, e, position, calls, earnings)
                 case Call.Requested():
                     await self._requested(conn, e, position)
@@ -144,25 +153,38 @@ class CallProjection:
                     calls.append((str(user), _item(kind, e, position).to_json()))
         if charged:
             await conn.execute(
-                "UPDATE video_calls c SET caller_coins = c.caller_coins + u.a, position = u.p "
-                "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(id, a, p) "
+                "UPDATE video_calls c SET caller_coins = c.caller_coins + u.a, position = u.p, "
+                "caller_checkpoints = c.caller_checkpoints + u.n "
+                "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::int[]) AS u(id, a, p, n) "
                 "WHERE c.call_id = u.id",
                 list(charged),
                 [v[0] for v in charged.values()],
                 [v[1] for v in charged.values()],
+                [v[2] for v in charged.values()],
             )
         return {CALLS_CHANNEL: calls, EARNINGS_CHANNEL: earnings}
 
     async def _availability(
         self, conn: Connection, e: Availability.Set | Availability.Changed
     ) -> None:
-        await conn.execute(
-            "INSERT INTO video_availability (user_id, calls, roulette) VALUES ($1, $2, $3) "
-            "ON CONFLICT (user_id) DO UPDATE SET calls = $2, roulette = $3",
-            e.user_id if isinstance(e, Availability.Set) else e.originator_id,
-            e.calls,
-            e.roulette,
-        )
+        if isinstance(e, Availability.Set):
+            await conn.execute(
+                "INSERT INTO video_availability (user_id, availability_id, calls, roulette) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE "
+                "SET availability_id = $2, calls = $3, roulette = $4",
+                e.user_id,
+                e.originator_id,
+                e.calls,
+                e.roulette,
+            )
+        else:  # the row its Set wrote (a rebuild written before this column needs a replay)
+            await conn.execute(
+                "UPDATE video_availability SET calls = $2, roulette = $3 "
+                "WHERE availability_id = $1",
+                e.originator_id,
+                e.calls,
+                e.roulette,
+            )
 
     async def _requested(self, conn: Connection, e: Call.Requested, position: int) -> None:
         self._parties[e.originator_id] = (e.caller_id, e.callee_id)
@@ -199,7 +221,10 @@ class CallProjection:
             f"UPDATE video_calls SET status = $2, {column} = $3, position = $4, "
             "end_reason = coalesce($5, end_reason), "
             "tariff_version = coalesce($6, tariff_version), "
-            "caller_coins = caller_coins - $7 WHERE call_id = $1",
+            "caller_coins = caller_coins - $7, billed_seconds = coalesce($8, billed_seconds), "
+            # a refund gives back the connect charge, the one checkpoint taken before connecting
+            "caller_checkpoints = caller_checkpoints - CASE WHEN $7 > 0 THEN 1 ELSE 0 END "
+            "WHERE call_id = $1",
             e.originator_id,
             status.value,
             e.at,
@@ -207,6 +232,7 @@ class CallProjection:
             str(e.reason) if isinstance(e, Call.Ended) else None,
             e.tariff_version if isinstance(e, Call.Accepted) else None,
             e.refunded if isinstance(e, Call.Ended) else 0,
+            e.billed_seconds if isinstance(e, Call.Ended) else None,
         )
 
     async def _recipients(self, conn: Connection, call_id: UUID, to: str) -> list[UUID]:
@@ -243,7 +269,8 @@ class CallProjection:
         if side is Side.STREAMER:
             day = datetime.fromtimestamp(e.at, UTC).date()
             call_total = await conn.fetchval(
-                "UPDATE video_calls SET streamer_coins = streamer_coins + $2, position = $3 "
+                "UPDATE video_calls SET streamer_coins = streamer_coins + $2, position = $3, "
+                "streamer_checkpoints = streamer_checkpoints + 1 "
                 "WHERE call_id = $1 RETURNING streamer_coins",
                 e.originator_id,
                 e.coins,

@@ -8,7 +8,16 @@ from uuid import UUID
 
 import asyncpg
 
+from domains.billing.aggregate import Schedule
 from eventlog.clock import Clock
+
+
+@dataclass(frozen=True)
+class ChargedCheckpoint:
+    """A tariff checkpoint charged (caller) or credited (streamer) on a call."""
+
+    at_second: int
+    coins: int
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class CallRecord:
     duration_seconds: float  # connected time
     coins: int  # charged to a caller, earned by a streamer
     end_reason: str | None
+    billed_seconds: float | None = None  # the connected time the coins pay for (once ended)
+    checkpoints: tuple[ChargedCheckpoint, ...] = ()  # the viewer's side's, in order
 
 
 class CallQueries:
@@ -37,7 +48,8 @@ class CallQueries:
     ) -> list[CallRecord]:
         """A user's calls on both sides, newest first (`before`: older than this time)."""
         rows = await self._pool.fetch(
-            "SELECT c.*, p.public->>'display_name' AS peer_name FROM ("
+            "SELECT c.*, p.public->>'display_name' AS peer_name, "
+            "t.caller AS caller_schedule, t.streamer AS streamer_schedule FROM ("
             "  (SELECT * FROM video_calls WHERE caller_id = $1 AND requested_at < $2 "
             "   ORDER BY requested_at DESC LIMIT $3)"
             "  UNION ALL"
@@ -45,6 +57,7 @@ class CallQueries:
             "   ORDER BY requested_at DESC LIMIT $3)"
             ") c LEFT JOIN profile_users p ON p.user_id = "
             "  CASE WHEN c.caller_id = $1 THEN c.callee_id ELSE c.caller_id END "
+            "LEFT JOIN billing_tariffs t ON t.kind = c.kind AND t.version = c.tariff_version "
             "ORDER BY c.requested_at DESC LIMIT $3",
             user_id,
             before if before is not None else float("inf"),
@@ -80,4 +93,18 @@ def _record(r: asyncpg.Record, user_id: UUID) -> CallRecord:
         duration_seconds=max(0.0, duration),
         coins=r["caller_coins"] if caller else r["streamer_coins"],
         end_reason=r["end_reason"],
+        billed_seconds=r["billed_seconds"],
+        checkpoints=_checkpoints(
+            r["caller_schedule" if caller else "streamer_schedule"],
+            r["caller_checkpoints" if caller else "streamer_checkpoints"],
+        ),
+    )
+
+
+def _checkpoints(schedule: object, count: int) -> tuple[ChargedCheckpoint, ...]:
+    if schedule is None or not count:
+        return ()
+    parsed = Schedule.of(schedule)  # type: ignore[arg-type]
+    return tuple(
+        ChargedCheckpoint(c.at_second, c.coins) for c in map(parsed.checkpoint, range(count))
     )

@@ -119,6 +119,12 @@ class Earnings:
     position: int
 
 
+@strawberry.type(description="A tariff checkpoint of your side charged (caller) or earned.")
+class ChargedCheckpoint:
+    at_second: int = strawberry.field(description="Connected seconds it falls due at.")
+    coins: int
+
+
 @strawberry.type(description="One of your calls, from your side.")
 class CallRecord:
     id: strawberry.ID
@@ -133,6 +139,14 @@ class CallRecord:
     duration_seconds: float
     coins: int = strawberry.field(description="Charged to you (caller) or earned (streamer).")
     end_reason: str | None
+    billed_seconds: float | None = strawberry.field(
+        description="Connected seconds the coins pay for (set when the call ends; short of "
+        "durationSeconds when the caller could not pay a checkpoint)."
+    )
+    checkpoints: list[ChargedCheckpoint] = strawberry.field(
+        description="Your side's checkpoints charged or earned, in order; their coins add up to "
+        "`coins`."
+    )
 
 
 def _call_id(value: str) -> UUID | InvalidInput:
@@ -195,6 +209,10 @@ class VideoQuery:
                 duration_seconds=r.duration_seconds,
                 coins=r.coins,
                 end_reason=r.end_reason,
+                billed_seconds=r.billed_seconds,
+                checkpoints=[
+                    ChargedCheckpoint(at_second=c.at_second, coins=c.coins) for c in r.checkpoints
+                ],
             )
             for r in rows
         ]

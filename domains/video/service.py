@@ -134,6 +134,8 @@ class CallService:
                 await charge(tx, call, Side.CALLER, 0, self.clock.now())
             except InsufficientFundsError:
                 await finish(tx, call, EndReason.INSUFFICIENT_FUNDS, self.clock.now())
+                return call
+            await warn_if_short(tx, call, self.clock.now())  # e.g. pays 9 but not the 60 at 20 s
             return call
 
         return await self.store.transact(command)
@@ -317,6 +319,18 @@ class CallService:
             return call
 
         return await self.store.transact(command)
+
+    async def warn_if_short(self, call_id: UUID) -> None:
+        """endingSoon when the caller's wallet (after a spend elsewhere) no longer covers the
+        call's next checkpoint; once per checkpoint."""
+
+        async def command(tx: Transaction) -> None:
+            call = await tx.get(call_id, Call, fresh=True)
+            if call is None or call.status not in (CallStatus.ACCEPTED, CallStatus.CONNECTED):
+                return
+            await warn_if_short(tx, call, self.clock.now())
+
+        await self.store.transact(command)
 
     async def end_call(self, call_id: UUID, reason: EndReason) -> Call | None:
         """The server ends an open call (operator, block); ringing calls are cancelled."""

@@ -12,7 +12,7 @@ from domains.video.access import MediaAccess
 from domains.video.agora import AgoraRest, RtcTokens
 from domains.video.matching import StreamerMatching
 from domains.video.meter import CallMeter
-from domains.video.policy import BlockEndsCallPolicy, KickPolicy
+from domains.video.policy import BlockEndsCallPolicy, KickPolicy, SpendWarnsCallerPolicy
 from domains.video.presence import Presence, reachable
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
 from domains.video.queries import CallQueries
@@ -72,7 +72,11 @@ def wire(core: Core, profile: ProfileServices) -> Parts[VideoServices]:
         settings.agora_customer_id,
         settings.agora_customer_secret,
     )
-    policies: list[Policy] = [BlockEndsCallPolicy(calls), RoulettePolicy(roulette)]
+    policies: list[Policy] = [
+        BlockEndsCallPolicy(calls),
+        SpendWarnsCallerPolicy(calls),
+        RoulettePolicy(roulette),
+    ]
     if settings.media_events == "agora":
         policies.append(KickPolicy(agora, settings.agora_kick_seconds))
     meters = [

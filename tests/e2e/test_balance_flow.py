@@ -190,3 +190,43 @@ async def test_purchases_work_and_stream_after_the_database_dropped_every_connec
             bought = data_of(await post(api, PURCHASE, variables, alice))["purchaseCoins"]
             assert bought["__typename"] == "CoinsPurchased", (blip, bought)
             assert _balance(await stream.next_data())["coins"] == 100 * (blip + 1), blip
+
+
+SKIPPED = (
+    "query($after: Int!, $first: Int!) { balanceHistory(afterPosition: $after, first: $first) {"
+    " entries { delta balance reason position cursor } nextCursor } }"
+)
+
+
+async def test_what_the_balance_stream_skipped_is_in_balance_history_after_its_position(
+    api: str,
+) -> None:
+    """The stream sends the latest state: concurrent purchases may arrive as fewer items,
+    with gaps in `version`; balanceHistory(afterPosition:) fills every gap, oldest first."""
+    bea = token_for("bea-gaps")
+    async with subscribe(api, BALANCE_SUBSCRIPTION, bea) as stream:
+        items = [_balance(await stream.next_data())]
+        bought = await asyncio.gather(*(purchase(api, bea, f"gap-{i}") for i in range(20)))
+        assert {b["__typename"] for b in bought} == {"CoinsPurchased"}
+        while items[-1]["coins"] < 2000:
+            items.append(_balance(await stream.next_data()))
+
+    assert [i["version"] for i in items] == sorted({i["version"] for i in items})
+    for before, item in itertools.pairwise(items):
+        variables = {"after": before["position"], "first": 100}
+        page = data_of(await post(api, SKIPPED, variables, bea))["balanceHistory"]
+        entries = [e for e in page["entries"] if e["position"] <= item["position"]]
+        assert [int(e["cursor"]) for e in entries] == [  # version 1 opened the wallet
+            v for v in range(before["version"] + 1, item["version"] + 1) if v > 1
+        ]
+        assert sum(e["delta"] for e in entries) == item["coins"] - before["coins"]
+        assert (entries[-1]["balance"], entries[-1]["position"]) == (
+            item["coins"],
+            item["position"],
+        )
+        assert page["nextCursor"] is None
+    variables = {"after": items[0]["position"], "first": 100}
+    everything = data_of(await post(api, SKIPPED, variables, bea))["balanceHistory"]
+    assert [e["delta"] for e in everything["entries"]] == [100] * 20
+    ascending = [e["position"] for e in everything["entries"]]
+    assert ascending == sorted(ascending)

@@ -291,5 +291,70 @@ async def test_a_provider_outage_never_holds_up_a_call(
         await world.advance(81, call_id)
         ended = await world.mutate(world.caller, HANG_UP, call_id)
 
-        assert (ended["status"], ended["coinsCharged"]) == ("ended", 129)  # 9 + 60 + 60 (80 s)
+        assert (ended["status"], ended["coinsCharged"]) == ("ended", 129)  # 9 + 60 + 60 (60 s)
         assert providers.count() == 0  # not one push got through while the call ran
+
+
+REGISTER_OR_NOT = (
+    "mutation($input: DeviceInput!) { registerDevice(input: $input) { __typename"
+    " ... on DeviceRegistered { deviceId } ... on InvalidInput { message field } } }"
+)
+
+
+async def test_only_a_device_a_configured_provider_can_push_makes_a_streamer_reachable(
+    settings, database_url, serve, providers: Providers
+) -> None:
+    from domains.profile.aggregate import Device, Platform
+    from eventlog.store import Transaction
+
+    settings.onesignal_app_id = ""  # FCM only
+    async with call_world(settings, database_url, serve) as world:
+        streamer = world.streamer
+
+        async def register_or_not(device: dict[str, str]) -> dict[str, str]:
+            data = data_of(
+                await post(world.base, REGISTER_OR_NOT, {"input": device}, streamer.token)
+            )
+            return dict(data["registerDevice"])
+
+        refused = [
+            await register_or_not({"platform": "ios", "voipToken": "voip-only"}),
+            await register_or_not({"platform": "web", "fcmToken": "fcm-web", "voipToken": "v"}),
+            await register_or_not({"platform": "ios", "onesignalId": "os-1", "voipToken": "v"}),
+        ]
+        assert [(r["__typename"], r["field"]) for r in refused] == [
+            ("InvalidInput", "fcmToken"),  # a VoIP token alone is never pushed
+            ("InvalidInput", "voipToken"),  # only iOS takes one
+            ("InvalidInput", "fcmToken"),  # OneSignal is off here
+        ]
+        assert "onesignalId" in refused[0]["message"] and "fcmToken" in refused[2]["message"]
+
+        async def legacy(tx: Transaction) -> None:  # registered before this rule
+            tokens = {"fcm_token": None, "onesignal_id": None, "voip_token": "voip-legacy"}
+            tx.add(
+                Device(
+                    owner_id=streamer.user_id, platform=Platform.IOS, tokens=tokens, app_version="1"
+                )
+            )
+
+        async def projected(count: int) -> None:
+            for _ in range(200):
+                if count == await world.olo.pool.fetchval(
+                    "SELECT count(*) FROM profile_devices WHERE owner_id = $1", streamer.user_id
+                ):
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"{count} devices never projected")
+
+        await world.olo.store.transact(legacy)
+        await projected(1)
+        unreachable = await world.mutate(world.caller, REQUEST, str(streamer.user_id))
+        assert unreachable["__typename"] == "CalleeUnavailable", unreachable
+
+        iphone = {"platform": "ios", "fcmToken": "fcm-ios", "voipToken": "voip-ios"}
+        assert (await register_or_not(iphone))["__typename"] == "DeviceRegistered"
+        await projected(2)
+        call_id = await ring(world)
+        await providers.until(1)
+        assert providers.new() == [("fcm-ios", "incoming_call", "")]
+        await world.mutate(world.caller, HANG_UP, call_id)

@@ -74,6 +74,8 @@ async def test_bad_devices_are_refused_and_nothing_is_stored(api: str, pg) -> No
         ({"platform": "symbian", "fcmToken": "t"}, "platform"),
         ({"platform": "ios"}, "fcmToken"),
         ({"platform": "android", "fcmToken": "t", "voipToken": "v"}, "voipToken"),
+        ({"platform": "web", "fcmToken": "t", "voipToken": "v"}, "voipToken"),
+        ({"platform": "ios", "voipToken": "v"}, "fcmToken"),  # no route pushes a VoIP token alone
         ({"platform": "android", "fcmToken": "x" * 5000}, "fcmToken"),
         ({"platform": "android", "fcmToken": "  "}, "fcmToken"),
         ({"platform": "ios", "fcmToken": "t", "appVersion": "9" * 40}, "appVersion"),

@@ -106,7 +106,7 @@ async def test_calls_notify(settings, database_url, serve) -> None:
             await world.mutate(world.streamer, ACCEPT, call_id)
             for who in (world.caller, world.streamer):
                 await world.mutate(who, JOIN, call_id)
-            await world.advance(80, call_id)  # 9 + 60 paid, 11 left: the 80 s charge fails
+            await world.advance(60, call_id)  # 9 + 60 paid, 11 left: the 60 s charge fails
             for stream in (inbox, streamer_inbox):
                 ended = await next_kind(stream, "call_ended")
                 assert ended["payload"] == {"callId": call_id, "reason": "insufficient_funds"}
@@ -153,4 +153,14 @@ async def test_muting(settings, database_url, serve, pg) -> None:
             if not await world.olo.services.presence.is_online(streamer.user_id):
                 break
             await asyncio.sleep(0.02)
+        refused = await mute("incoming_call", True)  # offline, but calls are on
+        assert refused["__typename"] == "Forbidden"
+        calls_off = "mutation($on: Boolean!) { setAvailability(calls: $on, roulette: false) }"
+        assert data_of(await post(world.base, calls_off, {"on": False}, streamer.token))
         assert (await mute("incoming_call", True))["muted"] == ["incoming_call"]
+        assert data_of(await post(world.base, calls_off, {"on": True}, streamer.token))
+        for _ in range(200):  # turning calls on unmutes them (a policy in the worker)
+            if (await mute("low_balance", False))["muted"] == []:
+                break
+            await asyncio.sleep(0.05)
+        assert (await mute("low_balance", False))["muted"] == []

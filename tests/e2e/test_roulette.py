@@ -245,9 +245,12 @@ async def test_nobody_online_and_opted_in_means_no_streamer_available(world: Wor
         assert result["__typename"] == "RouletteView"
         assert result["call"]["calleeId"] == offline.id
         await no_offer(direct_only)
-    assert await world.pg.fetchval(
-        "SELECT count(*) FROM eventlog_events WHERE topic = 'olo.video:Roulette.Started'"
-    ) == 1  # the failed starts left nothing behind
+    assert (
+        await world.pg.fetchval(
+            "SELECT count(*) FROM eventlog_events WHERE topic = 'olo.video:Roulette.Started'"
+        )
+        == 1
+    )  # the failed starts left nothing behind
 
 
 async def test_skipped_streamers_are_not_offered_again_within_the_skip_window(
@@ -300,3 +303,34 @@ async def test_a_streamer_blocked_either_way_is_never_offered(world: World) -> N
         assert exhausted["callId"] == started["id"]
         for stream in blocked_events:
             await no_offer(stream, within=0.2)
+
+
+async def test_every_availability_change_reaches_roulette_matching(world: World) -> None:
+    """Out, in, out, in again: each change decides whether the streamer is offered (the
+    projection once stored every change after the first under the wrong id)."""
+    caller = await world.person("ra-caller", coins=1000)
+    streamer = await world.streamer("ra-ann", roulette=False)
+    async with contextlib.AsyncExitStack() as stack:
+        events = await world.online(stack, streamer)
+        for roulette in (True, False, True, False, True):
+            assert await world.gql(streamer, AVAILABILITY, r=roulette) is True
+            await world.until(
+                "SELECT count(*) FROM video_availability WHERE user_id = $1 AND roulette = $2",
+                UUID(streamer.id),
+                roulette,
+            )
+            started = await world.start(caller)
+            if not roulette:
+                assert started["__typename"] == "NoStreamerAvailable", started
+                continue
+            assert started["__typename"] == "RouletteView", started
+            assert started["call"]["calleeId"] == streamer.id
+            await next_event(events, "incoming")
+            cancelled = await world.gql(caller, CANCEL, id=started["id"])
+            assert cancelled["status"] == "cancelled"
+            await next_event(events, "cancelled")
+            await world.until(
+                "SELECT count(*) FROM video_calls WHERE call_id = $1 AND status = 'cancelled'",
+                UUID(started["call"]["id"]),
+            )
+            world.clock.advance(SKIP_MINUTES * 60)  # a cancelled offer counts as skipped

@@ -30,7 +30,11 @@ async def test_seed_tariffs_then_a_revision(settings, database_url, serve) -> No
         tariffs = await _tariffs(base)
         assert tariffs["direct"]["version"] == 1
         assert tariffs["direct"]["caller"] == {
-            "checkpoints": [{"atSecond": 0, "coins": 9}, {"atSecond": 20, "coins": 60}],
+            "checkpoints": [
+                {"atSecond": 0, "coins": 9},
+                {"atSecond": 20, "coins": 60},
+                {"atSecond": 60, "coins": 60},
+            ],
             "repeatEvery": 60,
             "repeatCoins": 60,
         }

@@ -13,7 +13,11 @@ from domains.billing.aggregate import (
     InvalidTariffError,
     Schedule,
     Tariff,
+    tariff_id_of,
 )
+from domains.billing.service import TariffService
+from eventlog.memory import InMemoryEventStore
+from eventlog.store import Transaction
 
 
 @pytest.mark.parametrize(
@@ -24,11 +28,13 @@ from domains.billing.aggregate import (
         (20, 69, 30),
         (21, 69, 30),
         (59, 69, 30),
-        (60, 69, 60),
-        (61, 69, 60),
+        (60, 129, 60),  # both sides' second checkpoint is at 60 s
+        (61, 129, 60),
         (80, 129, 60),
-        (120, 129, 90),
-        (600, 609, 330),
+        (119, 129, 60),
+        (120, 189, 90),  # then one a minute on both sides
+        (180, 249, 120),
+        (600, 669, 330),
     ],
 )
 def test_seed_tariff_charges(seconds: int, caller: int, streamer: int) -> None:
@@ -94,3 +100,43 @@ def test_a_revision_is_a_new_version_and_old_ones_stay_readable() -> None:
     assert [e.originator_version for e in events] == [1, 2]
     assert Schedule.of(events[0].caller) == SEED_CALLER  # type: ignore[attr-defined]
     assert tariff.caller == cheaper
+
+
+def test_the_seed_caller_and_streamer_share_their_checkpoints() -> None:
+    caller = [(c.at_second, c.coins) for c in SEED_CALLER.due(300)]
+    streamer = [(c.at_second, c.coins) for c in SEED_STREAMER.due(300)]
+    assert caller == [(0, 9), (20, 60), (60, 60), (120, 60), (180, 60), (240, 60), (300, 60)]
+    assert [at for at, _ in streamer] == [at for at, _ in caller][1:]
+
+
+OLD_SEED_CALLER = Schedule(((0, 9), (20, 60)), 60, 60)  # its third 60 came at 80 s
+
+
+async def test_seeding_revises_the_old_seed_and_keeps_operators_tariffs() -> None:
+    store = InMemoryEventStore()
+    edited = Schedule(((0, 5),), 30, 5)
+
+    async def publish(tx: Transaction) -> None:
+        tx.add(Tariff.publish(CallKind.DIRECT, OLD_SEED_CALLER, SEED_STREAMER))
+        tx.add(Tariff.publish(CallKind.ROULETTE, edited, SEED_STREAMER))
+
+    await store.transact(publish)
+    service = TariffService(store)
+    await service.ensure_seeded()
+    await service.ensure_seeded()  # once is enough: the seed is current now
+
+    direct = await store.load(tariff_id_of(CallKind.DIRECT))
+    roulette = await store.load(tariff_id_of(CallKind.ROULETTE))
+    assert isinstance(direct, Tariff) and isinstance(roulette, Tariff)
+    assert (direct.version, direct.caller, direct.streamer) == (2, SEED_CALLER, SEED_STREAMER)
+    assert (roulette.version, roulette.caller) == (1, edited)
+
+
+async def test_seeding_an_empty_log_publishes_the_seed_once() -> None:
+    store = InMemoryEventStore()
+    await TariffService(store).ensure_seeded()
+    await TariffService(store).ensure_seeded()
+    for kind in CallKind:
+        tariff = await store.load(tariff_id_of(kind))
+        assert isinstance(tariff, Tariff)
+        assert (tariff.version, tariff.caller) == (1, SEED_CALLER)

@@ -67,17 +67,17 @@ def test_pushed_after_attempts_and_an_ack_after_that_changes_nothing() -> None:
     assert n.attempts == 2 and n.status is NotificationStatus.PUSHED
 
 
-def test_muting_and_calls_while_online_for_calls() -> None:
+def test_muting_and_calls_while_taking_calls() -> None:
     import pytest
 
     from domains.notification.aggregate import CannotMuteCallsError, Preferences
 
     prefs = Preferences(user_id=uuid4())
-    prefs.mute(NotificationKind.LOW_BALANCE, online_for_calls=True)
-    prefs.mute(NotificationKind.LOW_BALANCE, online_for_calls=True)
+    prefs.mute(NotificationKind.LOW_BALANCE, takes_calls=True)
+    prefs.mute(NotificationKind.LOW_BALANCE, takes_calls=True)
     with pytest.raises(CannotMuteCallsError):
-        prefs.mute(NotificationKind.INCOMING_CALL, online_for_calls=True)
-    prefs.mute(NotificationKind.INCOMING_CALL, online_for_calls=False)
+        prefs.mute(NotificationKind.INCOMING_CALL, takes_calls=True)
+    prefs.mute(NotificationKind.INCOMING_CALL, takes_calls=False)
     prefs.unmute(NotificationKind.LOW_BALANCE)
     prefs.unmute(NotificationKind.LOW_BALANCE)
     assert [type(e).__name__ for e in prefs.collect_events()] == [
@@ -144,4 +144,4 @@ def test_push_only_kinds_ignore_in_app_and_cannot_be_muted() -> None:
     n.acknowledge(T0)  # an ACK must not keep the dismissal from the ringing devices
     assert n.status is NotificationStatus.REQUESTED and names(n) == []
     with pytest.raises(CannotMuteError):
-        Preferences(user_id=uuid4()).mute(NotificationKind.RINGING_ENDED, online_for_calls=False)
+        Preferences(user_id=uuid4()).mute(NotificationKind.RINGING_ENDED, takes_calls=False)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from domains.profile.aggregate import InvalidProfileError, Role, User, user_id_of
+from domains.profile.aggregate import InvalidProfileError, Role, User, check_device, user_id_of
 from eventlog.application import EventLog
 
 
@@ -146,3 +146,37 @@ def test_stored_events_keep_their_topics_and_rebuild_the_user() -> None:
     assert copy.public == {"display_name": "Bo", "bio": "streams at night"}
     assert copy.private == {"phone": "+1 555"}
     assert (copy.firebase_uid, copy.version) == ("firebase-bo", 3)
+
+
+@pytest.mark.parametrize(
+    ("platform", "tokens", "providers", "field"),
+    [
+        ("ios", {"voip_token": "v"}, frozenset(), "fcm_token"),  # no route pushes VoIP alone
+        ("web", {"fcm_token": "f", "voip_token": "v"}, frozenset(), "voip_token"),
+        ("android", {"fcm_token": "f", "voip_token": "v"}, frozenset(), "voip_token"),
+        ("ios", {"onesignal_id": "o", "voip_token": "v"}, frozenset({"fcm"}), "fcm_token"),
+        ("android", {"fcm_token": "f"}, frozenset({"onesignal"}), "onesignal_id"),
+    ],
+)
+def test_a_device_no_configured_provider_can_push_is_refused(
+    platform: str, tokens: dict[str, str], providers: frozenset[str], field: str
+) -> None:
+    with pytest.raises(InvalidProfileError) as refused:
+        check_device(platform, dict(tokens), "1.0", providers)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("platform", "tokens", "providers"),
+    [
+        ("ios", {"fcm_token": "f", "voip_token": "v"}, frozenset({"fcm"})),
+        ("ios", {"onesignal_id": "o", "voip_token": "v"}, frozenset({"onesignal"})),
+        ("web", {"fcm_token": "f"}, frozenset()),  # no provider configured: development
+        ("android", {"fcm_token": "f", "onesignal_id": "o"}, frozenset({"onesignal"})),
+    ],
+)
+def test_a_device_a_provider_can_push_is_accepted(
+    platform: str, tokens: dict[str, str], providers: frozenset[str]
+) -> None:
+    checked, key = check_device(platform, dict(tokens), "1.0", providers)
+    assert (checked.value, key) == (platform, next(iter(tokens.values())))

@@ -75,8 +75,8 @@ def test_checkpoints_are_recorded_in_order_once() -> None:
 def test_billable_stops_short_of_an_unpaid_checkpoint() -> None:
     call = accepted()
     call.record_charge(Side.CALLER, 0, 9, T0 + 5, T0 + 5)
-    assert [c.index for c in call.billable(Side.CALLER, 80, inclusive=True)] == [1, 2]
-    assert [c.index for c in call.billable(Side.CALLER, 80, inclusive=False)] == [1]
+    assert [c.index for c in call.billable(Side.CALLER, 60, inclusive=True)] == [1, 2]
+    assert [c.index for c in call.billable(Side.CALLER, 60, inclusive=False)] == [1]
     assert [c.at_second for c in call.billable(Side.STREAMER, 120, inclusive=True)] == [20, 60, 120]
 
 
