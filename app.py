@@ -14,7 +14,6 @@ import strawberry
 from fastapi import FastAPI
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.extensions import ValidationCache
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
@@ -34,11 +33,13 @@ from domains.profile.auth import AuthenticationError
 from domains.profile.services import ProfileServices
 from domains.video import wiring as video
 from domains.video.services import VideoServices
-from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
+from eventlog.api import Context, NotAuthenticatedError, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
 from eventlog.graphql_execution import BoundedExecutionContext
+from eventlog.graphql_limits import QueryLimits
+from eventlog.http_limits import BodyLimit, decode_json
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
@@ -113,7 +114,9 @@ def _domains(extensions: Sequence[Extension]) -> list[Domain[Any]]:
     return [*DOMAINS, *(e.domain for e in extensions)]
 
 
-def build_schema(extensions: Sequence[Extension] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Sequence[Extension] = (), limits: QueryLimits = QueryLimits()
+) -> strawberry.Schema:
     domains = _domains(extensions)
 
     def merged(name: str, types: list[type]) -> type:
@@ -123,10 +126,7 @@ def build_schema(extensions: Sequence[Extension] = ()) -> strawberry.Schema:
         query=merged("Query", [t for d in domains for t in d.query]),
         mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
         subscription=merged("Subscription", [t for d in domains for t in d.subscription]),
-        extensions=[
-            lambda: SyntaxReportingParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
-        ],
+        extensions=limits.extensions(),
         execution_context_class=BoundedExecutionContext,
     )
 
@@ -293,6 +293,9 @@ class _GraphQL(GraphQL[Context[Services], None]):
         super().__init__(schema, **options)
         self._running = running
 
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)  # too deeply nested: a 400 like any other malformed body
+
     async def get_context(self, request: Any, response: Any) -> Context[Services]:
         context = self._running().context()
         context.request, context.response = request, response
@@ -328,7 +331,7 @@ def create_app(
     app = FastAPI(title="olo", lifespan=lifespan)
     graphql = _GraphQL(
         lambda: holder["olo"],
-        build_schema(extensions),
+        build_schema(extensions, QueryLimits.from_settings(settings)),
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide="graphiql",
     )
@@ -343,6 +346,9 @@ def create_app(
             for router in domain.routes(settings, lambda: holder["olo"].services):
                 app.include_router(router)
 
-    app.include_router(ops_router(lambda: holder.get("olo")))
+    app.include_router(ops_router(lambda: holder.get("olo"), settings))
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, prefixes=("/graphql", "/webhooks/")
+    )
 
     return app

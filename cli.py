@@ -73,6 +73,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from app import create_app
+    from eventlog.http_limits import server_options
 
     url = database_url(settings)
     uvloop.run(seed_tariffs(settings, url))
@@ -83,7 +84,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
             settings.media_events = "clients"
         _print_welcome(settings)
     app = create_app(settings, url, run_worker=not args.no_worker)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws="websockets",
+        **server_options(settings),
+    )
 
 
 def _print_welcome(settings: Settings) -> None:

@@ -13,7 +13,15 @@ from domains.blocklist.aggregate import NotBlockedError, ReasonTooLongError, Sel
 from domains.blocklist.service import BlockReceipt
 from domains.blocklist.services import BlocklistServices
 from domains.profile.service import UserNotFoundError
-from eventlog.api import Context, ErrorResults, InvalidInput, NotFound, parse_uuid, result_of
+from eventlog.api import (
+    Context,
+    ErrorResults,
+    InvalidInput,
+    NotFound,
+    parse_uuid,
+    result_of,
+    shown,
+)
 
 
 @strawberry.type(description="Someone you blocked: no calls or matches between you.")
@@ -43,7 +51,7 @@ UnblockResult = Annotated[
 
 
 def _user_id(value: str) -> UUID | InvalidInput:
-    return parse_uuid(value, "userId", "user id", message=f"userId {value!r} is not a user id")
+    return parse_uuid(value, "userId", "user id", message=f"userId {shown(value)} is not a user id")
 
 
 BLOCKLIST_ERRORS: ErrorResults = {

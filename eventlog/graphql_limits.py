@@ -1,0 +1,156 @@
+"""What one GraphQL operation may cost, and what a client is told when something fails.
+
+Every limit is checked before the expensive step it protects: the query's length and tokens
+while parsing (graphql-core stops at the limit), aliases and depth before the standard
+validation rules (whose overlapping-fields rule is quadratic in a document's aliases: 100,000
+of them froze the process for 9.8 s). Errors reach a client as a short message and a typed
+`extensions.code`; an unexpected exception's text never does (it is logged)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any, cast
+
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, validate
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from eventlog.api import SyntaxReportingParserCache, short
+from eventlog.settings import Settings
+
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL"
+
+CACHE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Bounds on one operation's document (defaults: the settings' defaults)."""
+
+    chars: int = 20_000
+    tokens: int = 3000
+    aliases: int = 50
+    depth: int = 12
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLimits:
+        return cls(
+            chars=settings.graphql_max_chars,
+            tokens=settings.graphql_max_tokens,
+            aliases=settings.graphql_max_aliases,
+            depth=settings.graphql_max_depth,
+        )
+
+    def extensions(self) -> list[Callable[[], SchemaExtension]]:
+        """The schema extensions enforcing these limits, the caches and the error masking, in
+        order (a fresh instance of each per operation)."""
+        rules = (
+            *MaxAliasesLimiter(self.aliases).validation_rules,
+            *QueryDepthLimiter(self.depth).validation_rules,
+        )
+        return [
+            lambda: MaxTokensLimiter(self.tokens),
+            lambda: LimitedParserCache(self.chars, maxsize=CACHE_SIZE),
+            lambda: LimitedValidationCache(rules, maxsize=CACHE_SIZE),
+            ClientErrors,
+        ]
+
+
+class LimitedParserCache(SyntaxReportingParserCache):
+    """The parser cache, with the source's length bounded too: graphql-core refuses a longer
+    source before lexing it (a megabyte of comments or of one string literal is no token
+    bomb, yet lexing it in Python holds the event loop for tens of milliseconds)."""
+
+    def __init__(self, max_chars: int, maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_chars = max_chars
+
+    def on_parse(self) -> Iterator[None]:
+        options = cast(dict[str, Any], self.execution_context.parse_options)
+        options["max_source_length"] = self.max_chars  # graphql-core 3.3 has it, the stubs not
+        yield from super().on_parse()
+
+
+@cache
+def _limit_check(maxsize: int) -> Callable[..., list[GraphQLError]]:
+    return lru_cache(maxsize=maxsize)(validate)
+
+
+class LimitedValidationCache(ValidationCache):
+    """The validation cache, after the alias and depth rules have passed on their own; a
+    document over a limit is refused without running the standard rules at all."""
+
+    def __init__(self, limits: tuple[type[ASTValidationRule], ...], maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+        self.check_limits = _limit_check(maxsize)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        refused = self.check_limits(context.schema._schema, context.graphql_document, self.limits)
+        if refused:
+            context.pre_execution_errors = [_with_code(e, QUERY_TOO_COMPLEX) for e in refused]
+            yield
+            return
+        yield from super().on_validate()
+
+
+class ClientErrors(MaskErrors):
+    """Every error as a client may see it: a short message and `extensions.code`. Errors of
+    the request (syntax, validation, limits, variables) and errors raised with a code keep
+    their (shortened) message; anything else is a bug, shown as `INTERNAL` (strawberry has
+    logged the original before this runs)."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [client_error(error) for error in errors]
+
+
+def client_error(error: GraphQLError) -> GraphQLError:
+    """`error` as a client sees it (see `ClientErrors`)."""
+    original = error.original_error
+    if (error.extensions or {}).get("code"):
+        return _with_code(error, str((error.extensions or {})["code"]))
+    if isinstance(original, RecursionError):
+        return _replaced(error, "the query nests too deeply", QUERY_TOO_COMPLEX)
+    if error.path is not None:
+        return _replaced(error, "internal error", INTERNAL)
+    if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
+        if "Parsing aborted" in error.message:
+            return _replaced(error, "the query is too large", QUERY_TOO_COMPLEX)
+        return _with_code(error, PARSE_FAILED)
+    if original is None or isinstance(original, GraphQLError):
+        return _with_code(error, VALIDATION_FAILED)
+    if error.message.startswith("Variable '$"):
+        # graphql-core words it "Variable '$x' got invalid value ...; <the scalar's error>",
+        # and a scalar's error may be Python's own (int(), UUID()): keep graphql-core's part.
+        return _replaced(error, error.message.partition("; ")[0], BAD_USER_INPUT)
+    return _replaced(error, "internal error", INTERNAL)
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    return _replaced(error, error.message, code)
+
+
+def _replaced(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
+    return GraphQLError(
+        short(message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
