@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,11 +21,14 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
+async def serving(app: FastAPI, **options: Any) -> AsyncIterator[str]:
+    """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL.
+    `options` are more of uvicorn's (olo's limits: `server_options(settings)`)."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets", **options
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
