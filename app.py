@@ -38,7 +38,7 @@ from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
 from eventlog.graphql_execution import BoundedExecutionContext
-from eventlog.graphql_limits import QueryLimits
+from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
 from eventlog.http_limits import BodyLimit, decode_json
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
@@ -122,7 +122,7 @@ def build_schema(
     def merged(name: str, types: list[type]) -> type:
         return merge_types(name, tuple(types))
 
-    return strawberry.Schema(
+    return BugLoggingSchema(
         query=merged("Query", [t for d in domains for t in d.query]),
         mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
         subscription=merged("Subscription", [t for d in domains for t in d.subscription]),

@@ -8,12 +8,14 @@ of them froze the process for 9.8 s). Errors reach a client as a short message a
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any
 
+import strawberry
 from graphql import (
     ASTValidationRule,
     FieldNode,
@@ -34,9 +36,12 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 from eventlog.api import SyntaxReportingParserCache, short
 from eventlog.settings import Settings
+
+log = logging.getLogger("olo.graphql")
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -52,8 +57,8 @@ _VARIABLE = re.compile(r"Variable '\$\w{1,64}'")
 class QueryLimits:
     """Bounds on one operation's document (defaults: the settings' defaults)."""
 
-    chars: int = 10_000
-    tokens: int = 1000
+    chars: int = 5000
+    tokens: int = 500
     aliases: int = 50
     depth: int = 12
     fields: int = 100
@@ -85,9 +90,9 @@ class QueryLimits:
 
 
 class LimitedParserCache(SyntaxReportingParserCache):
-    """The parser cache, with the source's length bounded too: graphql-core refuses a longer
-    source before lexing it (a megabyte of comments or of one string literal is no token
-    bomb, yet lexing it in Python holds the event loop for tens of milliseconds)."""
+    """The parser cache, with the query's length bounded too, before anything looks at it (a
+    quarter megabyte of comments or of one string literal is no token bomb, yet lexing it in
+    Python, or printing its first line in an error, holds the event loop for milliseconds)."""
 
     def __init__(self, max_chars: int, maxsize: int) -> None:
         super().__init__(maxsize=maxsize)
@@ -95,16 +100,30 @@ class LimitedParserCache(SyntaxReportingParserCache):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        options = cast(dict[str, Any], context.parse_options)
-        options["max_source_length"] = self.max_chars  # graphql-core 3.3 has it, the stubs not
+        if context.query is not None and len(context.query) > self.max_chars:
+            _stand_in_for_too_large(context)
+            yield
+            return
         try:
-            context.graphql_document = self.cached_parse_document(context.query, **options)
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
         except GraphQLSyntaxError as error:
-            if "Parsing aborted" in error.message:
-                # Over a limit: strawberry parses again to report it; let that parse stop at
-                # the first character instead of lexing up to the limit a second time.
-                options["max_source_length"] = 0
+            if "Parsing aborted" in error.message:  # over the token or the nesting limit
+                _stand_in_for_too_large(context)
         yield
+
+
+# Strawberry parses a query the cache could not, to report the error on every transport
+# (see SyntaxReportingParserCache). For a query over a limit it parses this stand-in
+# instead, which fails at once with a limit error ("the query is too large" to the client),
+# rather than lexing the query up to the limit a second time.
+_TOO_LARGE = "{ too_large }"
+
+
+def _stand_in_for_too_large(context: Any) -> None:
+    context.query = _TOO_LARGE
+    context.parse_options["max_tokens"] = 0
 
 
 @cache
@@ -187,6 +206,25 @@ class ClientErrors(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [client_error(error) for error in errors]
+
+
+class BugLoggingSchema(strawberry.Schema):
+    """strawberry's Schema, logging with their tracebacks only the errors that are bugs
+    (`INTERNAL` to the client). A client's own mistakes (bad tokens, syntax, limits) are
+    logged at debug level and cut short: printed in full with the query's excerpt, each
+    refused bomb cost milliseconds and a log line per request."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        bugs = []
+        for error in errors:
+            code = (client_error(error).extensions or {}).get("code")
+            if code == INTERNAL:
+                bugs.append(error)
+            else:
+                log.debug("request refused (%s): %s", code, short(error.message))
+        super().process_errors(bugs, execution_context)
 
 
 def client_error(error: GraphQLError) -> GraphQLError:

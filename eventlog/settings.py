@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     keep_alive_seconds: int = 5  # an idle keep-alive connection is closed after this
     max_connections: int = 4096  # HTTP connections per process; more are closed at once
     limit_concurrency: int = 2048  # requests in progress per process; more get 503
-    graphql_max_chars: int = 10_000  # query text (variables are counted by the body limit)
-    graphql_max_tokens: int = 1000  # lexical tokens (and comments) in a query
+    graphql_max_chars: int = 5000  # query text (variables are counted by the body limit)
+    graphql_max_tokens: int = 500  # lexical tokens (and comments) in a query
     graphql_max_aliases: int = 50
     graphql_max_depth: int = 12
     graphql_max_fields: int = 100  # fields selected, fragments counted where spread

@@ -58,16 +58,16 @@ async def _errors(query: str, variables: dict[str, Any] | None = None) -> list[d
 
 
 async def test_an_alias_bomb_is_refused_before_the_quadratic_validation() -> None:
-    # 160 aliases of one field, within the token limit: graphql-core's overlapping-fields
-    # rule compares every pair; the alias limit answers before it runs.
-    bomb = "{ " + " ".join(f"a{i}: item {{ name }}" for i in range(160)) + " }"
+    # Aliases of one field, within the token limit: graphql-core's overlapping-fields rule
+    # compares every pair; the alias limit answers before it runs.
+    bomb = "{ item { " + " ".join(f"a{i}: name" for i in range(60)) + " } }"
     tracemalloc.start()
     started = time.perf_counter()
     errors = await _errors(bomb)
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert {"message": "160 aliases found. Allowed: 50", "code": "QUERY_TOO_COMPLEX"} in errors
+    assert {"message": "60 aliases found. Allowed: 50", "code": "QUERY_TOO_COMPLEX"} in errors
     assert elapsed < 5 and peak < 50 * 2**20  # generous: only a runaway would fail
 
 
@@ -112,8 +112,8 @@ async def test_bad_values_are_user_errors_without_python_text() -> None:
     assert by_id == [{"message": "Variable '$id' has an invalid value", "code": "BAD_USER_INPUT"}]
     count = await _errors("query($n: Int!) { count(n: $n) }", {"n": "1" * 100_000 + "x"})
     assert count[0]["code"] == "BAD_USER_INPUT" and len(count[0]["message"]) <= 160
-    unknown = await _errors("{ nope" + "x" * 5_000 + " }")
+    unknown = await _errors("{ nope" + "x" * 2_000 + " }")
     assert unknown[0]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert len(unknown[0]["message"]) <= 160
-    syntax = await _errors('{ item(x: "' + "y" * 5_000 + '" ')
+    syntax = await _errors('{ item(x: "' + "y" * 2_000 + '" ')
     assert syntax[0]["code"] == "GRAPHQL_PARSE_FAILED" and len(syntax[0]["message"]) <= 160
