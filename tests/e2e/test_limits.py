@@ -174,7 +174,7 @@ async def test_a_crashing_resolver_is_a_masked_internal_error(
 
 
 async def test_metrics_want_the_bearer_token_when_one_is_set(database_url: str) -> None:
-    guarded = Settings(metrics_token="scrape-me", leadership_poll_seconds=0.2)
+    guarded = Settings(metrics_token="scrape-me", leadership_poll_seconds=0.2, db_pool_max=3)
     async with serving(create_app(guarded, database_url, run_worker=False)) as api:
         async with httpx.AsyncClient(base_url=api) as client:
             anonymous = await client.get("/metrics")
@@ -187,7 +187,7 @@ async def test_metrics_want_the_bearer_token_when_one_is_set(database_url: str) 
 
 
 async def test_metrics_are_not_served_in_production_without_a_token(database_url: str) -> None:
-    production = Settings(dev_mode=False, leadership_poll_seconds=0.2)
+    production = Settings(dev_mode=False, leadership_poll_seconds=0.2, db_pool_max=3)
     async with serving(create_app(production, database_url, run_worker=False)) as api:
         async with httpx.AsyncClient(base_url=api) as client:
             assert (await client.get("/metrics")).status_code == 404
@@ -215,7 +215,7 @@ async def _closed_within(sock: socket.socket, seconds: float) -> bool:
 async def test_connections_that_send_no_request_are_closed_and_health_still_answers(
     database_url: str,
 ) -> None:
-    settings = Settings(header_timeout_seconds=1.0, leadership_poll_seconds=0.2)
+    settings = Settings(header_timeout_seconds=1.0, db_pool_max=3)
     async with _guarded(settings, database_url) as (api, port):
         idle = []
         for _ in range(50):
@@ -238,7 +238,7 @@ async def test_connections_that_send_no_request_are_closed_and_health_still_answ
 
 
 async def test_connections_beyond_the_bound_are_closed_at_once(database_url: str) -> None:
-    settings = Settings(max_connections=5, header_timeout_seconds=30, leadership_poll_seconds=0.2)
+    settings = Settings(max_connections=5, header_timeout_seconds=30, db_pool_max=3)
     async with _guarded(settings, database_url) as (_api, port):
         loop = asyncio.get_running_loop()
         socks = []
@@ -257,7 +257,7 @@ async def test_connections_beyond_the_bound_are_closed_at_once(database_url: str
 
 
 async def test_headers_over_the_limit_get_431(database_url: str) -> None:
-    settings = Settings(leadership_poll_seconds=0.2)
+    settings = Settings(db_pool_max=3)
     async with _guarded(settings, database_url) as (api, _port):
         async with httpx.AsyncClient(base_url=api, timeout=10) as client:
             huge = await client.post(
