@@ -17,7 +17,6 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.extensions import ValidationCache
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 from strawberry.types.unset import UNSET, UnsetType
@@ -38,11 +37,13 @@ from domains.profile.auth import AuthenticationError
 from domains.profile.services import ProfileServices
 from domains.video import wiring as video
 from domains.video.services import VideoServices
-from eventlog.api import Context, NotAuthenticatedError, SyntaxReportingParserCache, Viewer
+from eventlog.api import Context, NotAuthenticatedError, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
 from eventlog.graphql_execution import BoundedExecutionContext
+from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
+from eventlog.http_limits import BodyLimit, decode_json
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
@@ -126,20 +127,19 @@ def _domains(extensions: Sequence[Extension]) -> list[Domain[Any]]:
     return [*DOMAINS, *(e.domain for e in extensions)]
 
 
-def build_schema(extensions: Sequence[Extension] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Sequence[Extension] = (), limits: QueryLimits = QueryLimits()
+) -> strawberry.Schema:
     domains = _domains(extensions)
 
     def merged(name: str, types: list[type]) -> type:
         return merge_types(name, tuple(types))
 
-    return strawberry.Schema(
+    return BugLoggingSchema(
         query=merged("Query", [t for d in domains for t in d.query]),
         mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
         subscription=merged("Subscription", [t for d in domains for t in d.subscription]),
-        extensions=[
-            lambda: SyntaxReportingParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
-        ],
+        extensions=limits.extensions(),
         execution_context_class=BoundedExecutionContext,
     )
 
@@ -330,6 +330,9 @@ class _GraphQL(GraphQL[Context[Services], None]):
         finally:
             self._gate.leave(connection)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)  # too deeply nested: a 400 like any other malformed body
+
     async def get_context(self, request: Any, response: Any) -> Context[Services]:
         context = self._running().context()
         context.request, context.response = request, response
@@ -384,7 +387,7 @@ def create_app(
     app = FastAPI(title="olo", lifespan=lifespan)
     graphql = _GraphQL(
         lambda: holder["olo"],
-        build_schema(extensions),
+        build_schema(extensions, QueryLimits.from_settings(settings)),
         ConnectionGate(settings.ws_max_connections, settings.ws_max_connections_per_user),
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_seconds),
@@ -401,6 +404,9 @@ def create_app(
             for router in domain.routes(settings, lambda: holder["olo"].services):
                 app.include_router(router)
 
-    app.include_router(ops_router(lambda: holder.get("olo")))
+    app.include_router(ops_router(lambda: holder.get("olo"), settings))
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, prefixes=("/graphql", "/webhooks/")
+    )
 
     return app

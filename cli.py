@@ -81,6 +81,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from app import create_app
+    from eventlog.http_limits import server_options
 
     url = database_url(settings)
     uvloop.run(seed_tariffs(settings, url))
@@ -98,6 +99,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level="info",
         ws=WEBSOCKET_IMPLEMENTATION,
         ws_per_message_deflate=WEBSOCKET_PER_MESSAGE_DEFLATE,
+        **server_options(settings),
     )
 
 

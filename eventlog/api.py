@@ -30,8 +30,28 @@ class Viewer:
 
 
 class NotAuthenticatedError(GraphQLError):
+    """No valid token: the client is told one of a few short reasons, never the verifier's
+    own text (it may quote the token, or a claim the caller made up, at any length)."""
+
+    REASONS = (
+        "missing token",
+        "token expired",
+        "token for another project",
+        "cannot verify token now",
+    )
+
     def __init__(self, reason: str) -> None:
-        super().__init__(f"not authenticated: {reason}", extensions={"code": "UNAUTHENTICATED"})
+        shown = next((known for known in self.REASONS if reason.startswith(known)), None)
+        message = f"not authenticated: {shown or 'invalid token'}"
+        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class InvalidArgumentError(GraphQLError):
+    """An argument that cannot be used at all (an unknown cursor): a request error, with a
+    short message of the resolver's own words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 Authenticate = Callable[[str | None], Awaitable[Viewer]]
@@ -139,7 +159,14 @@ def parse_uuid(
     try:
         return UUID(value)
     except ValueError:
-        return InvalidInput(message=message or f"{value!r} is not a {what}", field=field)
+        said = message or f"{shown(value)} is not a {what}"
+        return InvalidInput(message=short(said), field=field)
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """`value` quoted for a message, cut to `limit` characters: a client's input is echoed
+    only as far as it helps to recognise it."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "…"
 
 
 # Domain error class -> the typed result the client gets instead (a union member).
@@ -155,6 +182,17 @@ async def result_of(command: Awaitable[T], view: Callable[[T], R], errors: Error
     except Exception as error:
         for kind in type(error).__mro__:
             if kind in errors:
-                return errors[kind](error)
+                typed = errors[kind](error)
+                if isinstance(getattr(typed, "message", None), str):
+                    typed.message = short(typed.message)  # a domain error may quote input
+                return typed
         raise
     return view(result)
+
+
+MAX_MESSAGE_CHARS = 160
+
+
+def short(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message`, cut to `limit` characters (a client's own huge input is never echoed)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -4,11 +4,12 @@ endpoints, and the garbage collector's tuning."""
 from __future__ import annotations
 
 import gc
+import hmac
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -56,14 +57,18 @@ class _Collector:
         yield leading
 
 
-def ops_router(running: Callable[[], Running | None]) -> APIRouter:
+def ops_router(running: Callable[[], Running | None], settings: Settings) -> APIRouter:
     """The endpoints; `running` gives the process once it has started (None before)."""
     router = APIRouter()
     registry = CollectorRegistry()
     registry.register(_Collector(running))
+    allowed = metrics_access(settings)
 
     @router.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        refusal = allowed(request.headers.get("authorization"))
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/healthz")
@@ -82,6 +87,24 @@ def ops_router(running: Callable[[], Running | None]) -> APIRouter:
         return JSONResponse({"status": "ready"})
 
     return router
+
+
+def metrics_access(settings: Settings) -> Callable[[str | None], Response | None]:
+    """Who may read /metrics: with `OLO_METRICS_TOKEN` set, a bearer of that token (401
+    otherwise); without it, anyone in development and no one in production (404, as if
+    there were no such page)."""
+    token = settings.metrics_token
+    if not token:
+        refused = None if settings.dev_mode else Response(status_code=404)
+        return lambda _header: refused
+    expected = f"Bearer {token}".encode()
+
+    def check(header: str | None) -> Response | None:
+        if header is not None and hmac.compare_digest(header.strip().encode(), expected):
+            return None
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    return check
 
 
 def tune_garbage_collector(settings: Settings) -> None:

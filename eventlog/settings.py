@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     ws_max_connections_per_user: int = 10
     ws_connection_init_seconds: float = 10.0  # `connection_init` must arrive within this
 
+    # Limits (what one request may cost; see README "Limits")
+    max_body_bytes: int = 256 * 1024  # /graphql and /webhooks bodies; larger: 413 unread
+    max_header_bytes: int = 16 * 1024  # request line and headers; larger: 431
+    header_timeout_seconds: float = 10.0  # a connection must send its headers within this
+    keep_alive_seconds: int = 5  # an idle keep-alive connection is closed after this
+    max_connections: int = 4096  # HTTP connections per process; more are closed at once
+    limit_concurrency: int = 2048  # requests in progress per process; more get 503
+    graphql_max_chars: int = 5000  # query text (variables are counted by the body limit)
+    graphql_max_tokens: int = 500  # lexical tokens (and comments) in a query
+    graphql_max_aliases: int = 50
+    graphql_max_depth: int = 12
+    graphql_max_fields: int = 100  # fields selected, fragments counted where spread
+    # /metrics wants `Authorization: Bearer <token>` when set; unset, it is open in
+    # development (dev_mode) and refused (404) in production.
+    metrics_token: str | None = None
+
     firebase_project_id: str = "demo-olo"
     firebase_auth_emulator_host: str | None = "127.0.0.1:9099"
     firebase_credentials_file: Path | None = None

@@ -13,7 +13,7 @@ from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.queries import HistoryEntry
 from domains.balance.services import BalanceServices
 from domains.profile.schema import OwnProfile, own_profile_fields
-from eventlog.api import Context
+from eventlog.api import Context, InvalidArgumentError
 from eventlog.hub import RESYNC
 
 
@@ -67,7 +67,7 @@ def _cursor_version(after: str | None) -> int | None:
     if after is None:
         return None
     if not after.isdigit():
-        raise ValueError("`after` must be a cursor returned by balanceHistory")
+        raise InvalidArgumentError("`after` must be a cursor returned by balanceHistory")
     return int(after)
 
 

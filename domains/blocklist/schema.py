@@ -21,6 +21,7 @@ from eventlog.api import (
     RateLimited,
     parse_uuid,
     result_of,
+    shown,
 )
 
 
@@ -53,7 +54,7 @@ UnblockResult = Annotated[
 
 
 def _user_id(value: str) -> UUID | InvalidInput:
-    return parse_uuid(value, "userId", "user id", message=f"userId {value!r} is not a user id")
+    return parse_uuid(value, "userId", "user id", message=f"userId {shown(value)} is not a user id")
 
 
 BLOCKLIST_ERRORS: ErrorResults = {

@@ -131,8 +131,8 @@ def parse_notice(body: bytes) -> Notice:
     """The notice in an NCS request body; MalformedNoticeError if it is not one."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise MalformedNoticeError(f"not JSON: {error}") from error
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise MalformedNoticeError("not JSON") from error
     document = _object(data, "body")
     payload = _object(document.get("payload"), "payload")
     event_type = _int(document, "eventType")

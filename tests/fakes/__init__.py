@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,8 +23,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
+async def serving(app: FastAPI, **options: Any) -> AsyncIterator[str]:
+    """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL.
+    `options` are more of uvicorn's (olo's limits: `server_options(settings)`)."""
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -33,6 +34,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         log_level="warning",
         ws=WEBSOCKET_IMPLEMENTATION,  # as `olo serve` runs them
         ws_per_message_deflate=WEBSOCKET_PER_MESSAGE_DEFLATE,
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
