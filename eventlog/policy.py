@@ -44,6 +44,10 @@ class PolicyRunner:
         self._page_size = page_size
         self.position = 0
 
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
     async def prepare(self) -> None:
         self.position = await tracked_position(self._pool, self.policy.name)
 

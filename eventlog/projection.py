@@ -192,6 +192,10 @@ class ProjectionRunner:
         self._page_size = page_size
         self.position = 0
 
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
     async def prepare(self) -> None:
         async with self._pool.acquire() as conn:
             await self.projection.create_tables(conn)
