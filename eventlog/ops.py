@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.projection import LOG_READS
+from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
 from eventlog.writer import GroupCommitWriter
@@ -29,11 +30,14 @@ class Running(Protocol):
     store: EventStore
     hub: StreamHub
     leadership: Leadership | None
+    reader: LogReader | None
+    settings: Settings
 
 
 class _Collector:
     def __init__(self, running: Callable[[], Running | None]) -> None:
         self.running = running
+        self.head = 0  # the log's last position, read by the endpoint before each collect
 
     def collect(self) -> Iterator[Any]:
         o = self.running()
@@ -54,16 +58,55 @@ class _Collector:
         for name in sorted(o.leadership.leading if o.leadership else ()):
             leading.add_metric([name], 1)
         yield leading
+        yield from _follower_metrics(o.reader, self.head)
+
+
+def _follower_metrics(reader: LogReader | None, head: int) -> Iterator[Any]:
+    """Each led job's lag behind the log and, while its pages fail, where it is stuck."""
+    followers = sorted((reader.followers if reader else {}).items())
+    labels = ["job"]
+    lag = GaugeMetricFamily("olo_job_lag_events", "Log positions a job is behind", labels=labels)
+    seconds = GaugeMetricFamily(
+        "olo_job_lag_seconds", "How long a job has been behind the log's head", labels=labels
+    )
+    failing = GaugeMetricFamily(
+        "olo_job_failing_position", "Where a job's page fails (0: healthy)", labels=labels
+    )
+    stuck = GaugeMetricFamily(
+        "olo_job_stuck_seconds", "How long a job's page has been failing", labels=labels
+    )
+    retries = CounterMetricFamily("olo_job_retries", "Failed pages tried again", labels=labels)
+    for name, health in followers:
+        lag.add_metric([name], max(0, head - health.position))
+        seconds.add_metric([name], health.lag_seconds(head))
+        failing.add_metric([name], health.failing_at or 0)
+        stuck.add_metric([name], health.stuck_for())
+        retries.add_metric([name], health.retries)
+    yield from (lag, seconds, failing, stuck, retries)
+
+
+def stuck_jobs(olo: Running) -> dict[str, int]:
+    """Jobs whose pages have been failing longer than `stuck_seconds`: their failing position."""
+    limit = olo.settings.stuck_seconds
+    followers = olo.reader.followers.values() if olo.reader else ()
+    return {h.name: h.failing_at or 0 for h in followers if h.stuck_for() > limit}
 
 
 def ops_router(running: Callable[[], Running | None]) -> APIRouter:
     """The endpoints; `running` gives the process once it has started (None before)."""
     router = APIRouter()
     registry = CollectorRegistry()
-    registry.register(_Collector(running))
+    collector = _Collector(running)
+    registry.register(collector)
 
     @router.get("/metrics")
     async def metrics() -> Response:
+        olo = running()
+        if olo is not None and olo.reader is not None and olo.reader.followers:
+            try:
+                collector.head = await olo.reader.head_position()
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                pass  # the last head known: lags read low rather than no metrics at all
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/healthz")
@@ -79,6 +122,8 @@ def ops_router(running: Callable[[], Running | None]) -> APIRouter:
             await olo.pool.fetchval("SELECT 1", timeout=2)
         except (OSError, asyncpg.PostgresError, TimeoutError):
             return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if stuck := stuck_jobs(olo):
+            return JSONResponse({"status": "stuck", "jobs": stuck}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return router

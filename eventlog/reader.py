@@ -24,7 +24,8 @@ import asyncpg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from eventlog.application import EVENTS_TABLE
-from eventlog.projection import LOG_READS, Recorded
+from eventlog.followers import Backoff, FollowerHealth
+from eventlog.projection import LOG_READS, LostTrackingError, Recorded
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Feed:
         self.job = job
         self.topics = topics
         self.ready = asyncio.Event()  # a page was handed over, or the feed was dropped
+        self.health = FollowerHealth(getattr(job, "name", type(job).__name__), job)
         self.joined = False
         self.own_pages = 0  # pages the job read on its own
         self.fed_pages = 0  # pages the reader read for it
@@ -89,8 +91,23 @@ class Feed:
         self.ready.set()
 
     async def catch_up(self) -> None:
-        """Bring the job level with the log: its own reads while it is behind the reader,
-        then the pages the reader handed it."""
+        """Bring the job level with the log; a failing page is tried again, with backoff,
+        until it applies (only a lost tracking position, or a cancel, ends the job)."""
+        while True:
+            try:
+                await self._catch_up()
+            except (LostTrackingError, asyncio.CancelledError):
+                raise
+            except Exception as error:
+                self._reader.leave(self)  # the pages it was handed are read again, on its own
+                failing_at = await self._reader.first_after(self.job.position, self.topics)
+                await asyncio.sleep(self.health.failed(failing_at, error, self._reader.backoff))
+                continue
+            self.health.level()
+            return
+
+    async def _catch_up(self) -> None:
+        """Its own reads while it is behind the reader, then the pages the reader handed it."""
         while True:
             if not self.joined:
                 while await self.job.run_page() > 0:
@@ -116,7 +133,7 @@ class Feed:
 
     @property
     def _name(self) -> str:
-        return getattr(self.job, "name", type(self.job).__name__)
+        return self.health.name
 
 
 class LogReader:
@@ -131,8 +148,11 @@ class LogReader:
         buffer_pages: int = 16,
         idle_seconds: float = 1.0,
         gather_seconds: float = 0.01,
+        backoff: Backoff | None = None,
     ) -> None:
         self._pool = pool
+        self.backoff = backoff or Backoff()
+        self.followers: dict[str, FollowerHealth] = {}  # of the jobs following the log now
         self._mapper = mapper
         self._page_size = page_size
         self._buffer_pages = buffer_pages
@@ -152,10 +172,36 @@ class LogReader:
     def feed(self, job: Follower, topics: frozenset[str]) -> Iterator[Feed]:
         """A feed for `job` (registered while level), left when the job stops."""
         feed = Feed(self, job, topics, self._buffer_pages)
+        self.followers[feed.health.name] = feed.health
         try:
             yield feed
         finally:
             self.leave(feed)
+            if self.followers.get(feed.health.name) is feed.health:
+                del self.followers[feed.health.name]
+
+    async def first_after(self, position: int, topics: frozenset[str]) -> int:
+        """The first position after `position` with an event of `topics` (any topic if
+        empty): where a failing job is stuck. `position + 1` if the log cannot say."""
+        try:
+            found = await self._pool.fetchval(
+                f"SELECT min(notification_id) FROM {EVENTS_TABLE} WHERE notification_id > $1 "
+                "AND (cardinality($2::text[]) = 0 OR topic = ANY($2::text[]))",
+                position,
+                list(topics),
+                timeout=5,
+            )
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            found = None
+        return int(found) if found is not None else position + 1
+
+    async def head_position(self) -> int:
+        """The log's last position (for /metrics, not counted as the followers' reads)."""
+        return int(
+            await self._pool.fetchval(
+                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+            )
+        )
 
     async def follow(self, job: Follower, topics: frozenset[str]) -> None:
         """Run `job` until cancelled: level with the log, then fed page by page."""

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 100_000
     projection_page_size: int = 2000
     leadership_poll_seconds: float = 1.0
+    # A job whose page fails tries it again after retry_seconds, doubling up to
+    # retry_max_seconds; /readyz is not ready while a job has been failing stuck_seconds.
+    follower_retry_seconds: float = 0.5
+    follower_retry_max_seconds: float = 30.0
+    stuck_seconds: float = 60.0
     gc_young_threshold: int = 10_000
 
     firebase_project_id: str = "demo-olo"
