@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     follower_retry_seconds: float = 0.5
     follower_retry_max_seconds: float = 30.0
     stuck_seconds: float = 60.0
+    worker_ops_port: int | None = None  # `olo worker` serves /healthz, /readyz, /metrics here
     gc_young_threshold: int = 10_000
 
     firebase_project_id: str = "demo-olo"

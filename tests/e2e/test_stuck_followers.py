@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -18,7 +19,8 @@ from fastapi import FastAPI
 from graphql_client import data_of, post, token_for
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import Extension, Services, create_app
+from app import Extension, Olo, Services, create_app
+from cli import _serve_ops
 from domains.profile.aggregate import User
 from eventlog.database import Connection
 from eventlog.projection import Recorded
@@ -138,3 +140,31 @@ async def test_a_failing_projection_retries_shows_where_it_is_stuck_and_recovers
         assert samples["olo_job_lag_seconds"] == 0
         assert await pg.fetchval("SELECT count(*) FROM test_flaky") == 2
         assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_a_worker_process_serves_its_jobs_lag_on_its_ops_port(olo: Olo) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    olo.start_worker()
+    serving = asyncio.create_task(_serve_ops(olo.settings, olo, port))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def ready() -> httpx.Response | None:
+                try:
+                    response = await client.get("/readyz")
+                except httpx.TransportError:
+                    return None
+                return response if response.status_code == 200 else None
+
+            await until(ready, "the worker's /readyz")
+
+            async def lag_shown() -> str | None:
+                text = (await client.get("/metrics")).text
+                return text if 'olo_job_lag_events{job="profile"} 0.0' in text else None
+
+            await until(lag_shown, "the profile projection's lag on the worker's /metrics")
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
