@@ -1,5 +1,5 @@
-"""How each job that follows the log is doing, so none stalls silently: its position, when it
-was last level with the log, and, while a page fails, where and since when.
+"""How each job that follows the log is doing, so none stalls silently: its position and,
+while a page fails, where and since when.
 
 A job whose page fails (a projection the database refuses, a policy whose reaction raises)
 retries it with exponential backoff, capped; each step is logged once with the failing
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -41,21 +41,17 @@ class FollowerHealth:
     name: str
     job: Positioned
     clock: Callable[[], float] = time.monotonic
-    level_at: float = field(default=0.0)  # when it was last level with the log
     failing_at: int | None = None  # the first position it could not apply, while failing
     failing_since: float | None = None
     failures: int = 0  # in a row
     retries: int = 0  # in all
-
-    def __post_init__(self) -> None:
-        self.level_at = self.clock()
 
     @property
     def position(self) -> int:
         return self.job.position
 
     def level(self) -> None:
-        """It applied everything it was given: healthy and level."""
+        """It applied everything it was given: healthy."""
         if self.failing_at is not None:
             log.warning(
                 "%s recovered: applied position %d after %d failed tries",
@@ -65,7 +61,6 @@ class FollowerHealth:
             )
         self.failing_at = self.failing_since = None
         self.failures = 0
-        self.level_at = self.clock()
 
     def failed(self, failing_at: int, error: BaseException, backoff: Backoff) -> float:
         """A page starting at `failing_at` failed: log it and say how long to wait."""
@@ -86,10 +81,6 @@ class FollowerHealth:
             exc_info=error if self.failures == 1 else None,
         )
         return delay
-
-    def lag_seconds(self, head: int) -> float:
-        """How long it has been behind the log's head (0 when level with it)."""
-        return 0.0 if self.position >= head else max(0.0, self.clock() - self.level_at)
 
     def stuck_for(self) -> float:
         """How long its pages have been failing (0 when healthy)."""

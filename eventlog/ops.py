@@ -37,7 +37,10 @@ class Running(Protocol):
 class _Collector:
     def __init__(self, running: Callable[[], Running | None]) -> None:
         self.running = running
-        self.head = 0  # the log's last position, read by the endpoint before each collect
+        # Read by the endpoint before each collect: the log's last position, and the age of
+        # the oldest event not applied by the jobs at each position behind it.
+        self.head = 0
+        self.ages: dict[int, float] = {}
 
     def collect(self) -> Iterator[Any]:
         o = self.running()
@@ -58,16 +61,16 @@ class _Collector:
         for name in sorted(o.leadership.leading if o.leadership else ()):
             leading.add_metric([name], 1)
         yield leading
-        yield from _follower_metrics(o.reader, self.head)
+        yield from _follower_metrics(o.reader, self.head, self.ages)
 
 
-def _follower_metrics(reader: LogReader | None, head: int) -> Iterator[Any]:
+def _follower_metrics(reader: LogReader | None, head: int, ages: dict[int, float]) -> Iterator[Any]:
     """Each led job's lag behind the log and, while its pages fail, where it is stuck."""
     followers = sorted((reader.followers if reader else {}).items())
     labels = ["job"]
     lag = GaugeMetricFamily("olo_job_lag_events", "Log positions a job is behind", labels=labels)
     seconds = GaugeMetricFamily(
-        "olo_job_lag_seconds", "How long a job has been behind the log's head", labels=labels
+        "olo_job_lag_seconds", "Age of the oldest event a job has not applied", labels=labels
     )
     failing = GaugeMetricFamily(
         "olo_job_failing_position", "Where a job's page fails (0: healthy)", labels=labels
@@ -78,7 +81,7 @@ def _follower_metrics(reader: LogReader | None, head: int) -> Iterator[Any]:
     retries = CounterMetricFamily("olo_job_retries", "Failed pages tried again", labels=labels)
     for name, health in followers:
         lag.add_metric([name], max(0, head - health.position))
-        seconds.add_metric([name], health.lag_seconds(head))
+        seconds.add_metric([name], ages.get(health.position, 0.0) if health.position < head else 0)
         failing.add_metric([name], health.failing_at or 0)
         stuck.add_metric([name], health.stuck_for())
         retries.add_metric([name], health.retries)
@@ -103,10 +106,13 @@ def ops_router(running: Callable[[], Running | None]) -> APIRouter:
     async def metrics() -> Response:
         olo = running()
         if olo is not None and olo.reader is not None and olo.reader.followers:
+            reader = olo.reader
             try:
-                collector.head = await olo.reader.head_position()
+                collector.head = head = await reader.head_position()
+                behind = {h.position for h in reader.followers.values() if h.position < head}
+                collector.ages = await reader.ages(behind)
             except (OSError, asyncpg.PostgresError, TimeoutError):
-                pass  # the last head known: lags read low rather than no metrics at all
+                pass  # the last known: lags read stale rather than no metrics at all
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/healthz")

@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -194,6 +195,26 @@ class LogReader:
         except (OSError, asyncpg.PostgresError, TimeoutError):
             found = None
         return int(found) if found is not None else position + 1
+
+    async def ages(self, positions: set[int]) -> dict[int, float]:
+        """For each position, the age in seconds of the first event after it (the oldest a
+        job at that position has not applied), as its timestamp says."""
+        ages: dict[int, float] = {}
+        now = datetime.now(UTC)
+        for position in positions:
+            row = await self._pool.fetchrow(
+                "SELECT originator_id, originator_version, topic, state "
+                f"FROM {EVENTS_TABLE} WHERE notification_id > $1 "
+                "ORDER BY notification_id LIMIT 1",
+                position,
+                timeout=5,
+            )
+            if row is not None:
+                stored = StoredEvent(UUID(bytes=row[0].bytes), row[1], row[2], row[3])
+                timestamp = getattr(self._mapper.to_domain_event(stored), "timestamp", None)
+                if isinstance(timestamp, datetime):
+                    ages[position] = max(0.0, (now - timestamp).total_seconds())
+        return ages
 
     async def head_position(self) -> int:
         """The log's last position (for /metrics, not counted as the followers' reads)."""
