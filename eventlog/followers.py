@@ -13,7 +13,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from eventlog.application import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +92,50 @@ class FollowerHealth:
     def stuck_for(self) -> float:
         """How long its pages have been failing (0 when healthy)."""
         return 0.0 if self.failing_since is None else self.clock() - self.failing_since
+
+
+async def first_unapplied(pool: asyncpg.Pool, position: int, topics: frozenset[str]) -> int:
+    """The first position after `position` with an event of `topics` (any topic if empty):
+    where a failing job is stuck. `position + 1` if the log cannot say."""
+    try:
+        found = await pool.fetchval(
+            f"SELECT min(notification_id) FROM {EVENTS_TABLE} WHERE notification_id > $1 "
+            "AND (cardinality($2::text[]) = 0 OR topic = ANY($2::text[]))",
+            position,
+            list(topics),
+            timeout=5,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        found = None
+    return int(found) if found is not None else position + 1
+
+
+async def log_head(pool: asyncpg.Pool) -> int:
+    """The log's last position (for /metrics; not counted among the followers' reads)."""
+    return int(
+        await pool.fetchval(
+            f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}", timeout=5
+        )
+    )
+
+
+async def unapplied_ages(
+    pool: asyncpg.Pool, mapper: Mapper[Any], positions: set[int]
+) -> dict[int, float]:
+    """For each position, the age in seconds of the first event after it (the oldest one a
+    job at that position has not applied), as the event's timestamp says."""
+    ages: dict[int, float] = {}
+    now = datetime.now(UTC)
+    for position in positions:
+        row = await pool.fetchrow(
+            "SELECT originator_id, originator_version, topic, state "
+            f"FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT 1",
+            position,
+            timeout=5,
+        )
+        if row is not None:
+            stored = StoredEvent(UUID(bytes=row[0].bytes), row[1], row[2], row[3])
+            timestamp = getattr(mapper.to_domain_event(stored), "timestamp", None)
+            if isinstance(timestamp, datetime):
+                ages[position] = max(0.0, (now - timestamp).total_seconds())
+    return ages

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from eventlog.followers import log_head, unapplied_ages
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.projection import LOG_READS
@@ -106,11 +107,11 @@ def ops_router(running: Callable[[], Running | None]) -> APIRouter:
     async def metrics() -> Response:
         olo = running()
         if olo is not None and olo.reader is not None and olo.reader.followers:
-            reader = olo.reader
+            followers = olo.reader.followers.values()
             try:
-                collector.head = head = await reader.head_position()
-                behind = {h.position for h in reader.followers.values() if h.position < head}
-                collector.ages = await reader.ages(behind)
+                collector.head = head = await log_head(olo.pool)
+                behind = {h.position for h in followers if h.position < head}
+                collector.ages = await unapplied_ages(olo.pool, olo.store.mapper, behind)
             except (OSError, asyncpg.PostgresError, TimeoutError):
                 pass  # the last known: lags read stale rather than no metrics at all
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

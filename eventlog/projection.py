@@ -189,7 +189,7 @@ class ProjectionRunner:
         self.projection = projection
         self._pool = pool
         self._mapper = mapper
-        self._page_size = page_size
+        self.page_size = page_size
         self.position = 0
 
     @property
@@ -206,7 +206,7 @@ class ProjectionRunner:
         async with self._pool.acquire() as conn, conn.transaction():
             start = self.position
             last, events = await read_page(
-                conn, self._mapper, start, self._page_size, self.projection.topics
+                conn, self._mapper, start, self.page_size, self.projection.topics
             )
             if last == start:
                 return 0

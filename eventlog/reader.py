@@ -17,18 +17,24 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from eventlog.application import EVENTS_TABLE
-from eventlog.followers import Backoff, FollowerHealth
+from eventlog.followers import Backoff, FollowerHealth, first_unapplied
 from eventlog.projection import LOG_READS, LostTrackingError, Recorded
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Paged(Protocol):
+    """A job that reads on its own in pages of `page_size` notifications."""
+
+    page_size: int
 
 
 class Follower(Protocol):
@@ -66,6 +72,7 @@ class Feed:
         self.job = job
         self.topics = topics
         self.ready = asyncio.Event()  # a page was handed over, or the feed was dropped
+        self._full_page = 0  # a paged job's page size before a failure narrowed it
         self.health = FollowerHealth(getattr(job, "name", type(job).__name__), job)
         self.joined = False
         self.own_pages = 0  # pages the job read on its own
@@ -101,10 +108,15 @@ class Feed:
                 raise
             except Exception as error:
                 self._reader.leave(self)  # the pages it was handed are read again, on its own
-                failing_at = await self._reader.first_after(self.job.position, self.topics)
+                self._narrow()
+                failing_at = await first_unapplied(
+                    self._reader.pool, self.job.position, self.topics
+                )
                 await asyncio.sleep(self.health.failed(failing_at, error, self._reader.backoff))
                 continue
             self.health.level()
+            if isinstance(self.job, Paged) and self._full_page:  # level: full pages again
+                self.job.page_size = max(self.job.page_size, self._full_page)
             return
 
     async def _catch_up(self) -> None:
@@ -113,11 +125,24 @@ class Feed:
             if not self.joined:
                 while await self.job.run_page() > 0:
                     self.own_pages += 1
+                    self._widen()
                 if not self._reader.join(self):
                     continue  # the reader has read further meanwhile: read on
             if not self._pages:
                 return
             await self._take()
+
+    def _narrow(self) -> None:
+        """After a failed page, read one notification at a time: what precedes the failing
+        event is applied, and the position it fails at is that event's."""
+        if isinstance(self.job, Paged):
+            self._full_page = max(self._full_page, self.job.page_size)
+            self.job.page_size = 1
+
+    def _widen(self) -> None:
+        """Each page applied doubles the page again, up to its size before the failure."""
+        if isinstance(self.job, Paged) and self.job.page_size < self._full_page:
+            self.job.page_size = min(self._full_page, self.job.page_size * 2)
 
     async def _take(self) -> None:
         pages, self._pages = self._pages, deque()
@@ -151,7 +176,7 @@ class LogReader:
         gather_seconds: float = 0.01,
         backoff: Backoff | None = None,
     ) -> None:
-        self._pool = pool
+        self._pool = self.pool = pool
         self.backoff = backoff or Backoff()
         self.followers: dict[str, FollowerHealth] = {}  # of the jobs following the log now
         self._mapper = mapper
@@ -180,49 +205,6 @@ class LogReader:
             self.leave(feed)
             if self.followers.get(feed.health.name) is feed.health:
                 del self.followers[feed.health.name]
-
-    async def first_after(self, position: int, topics: frozenset[str]) -> int:
-        """The first position after `position` with an event of `topics` (any topic if
-        empty): where a failing job is stuck. `position + 1` if the log cannot say."""
-        try:
-            found = await self._pool.fetchval(
-                f"SELECT min(notification_id) FROM {EVENTS_TABLE} WHERE notification_id > $1 "
-                "AND (cardinality($2::text[]) = 0 OR topic = ANY($2::text[]))",
-                position,
-                list(topics),
-                timeout=5,
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            found = None
-        return int(found) if found is not None else position + 1
-
-    async def ages(self, positions: set[int]) -> dict[int, float]:
-        """For each position, the age in seconds of the first event after it (the oldest a
-        job at that position has not applied), as its timestamp says."""
-        ages: dict[int, float] = {}
-        now = datetime.now(UTC)
-        for position in positions:
-            row = await self._pool.fetchrow(
-                "SELECT originator_id, originator_version, topic, state "
-                f"FROM {EVENTS_TABLE} WHERE notification_id > $1 "
-                "ORDER BY notification_id LIMIT 1",
-                position,
-                timeout=5,
-            )
-            if row is not None:
-                stored = StoredEvent(UUID(bytes=row[0].bytes), row[1], row[2], row[3])
-                timestamp = getattr(self._mapper.to_domain_event(stored), "timestamp", None)
-                if isinstance(timestamp, datetime):
-                    ages[position] = max(0.0, (now - timestamp).total_seconds())
-        return ages
-
-    async def head_position(self) -> int:
-        """The log's last position (for /metrics, not counted as the followers' reads)."""
-        return int(
-            await self._pool.fetchval(
-                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
-            )
-        )
 
     async def follow(self, job: Follower, topics: frozenset[str]) -> None:
         """Run `job` until cancelled: level with the log, then fed page by page."""
