@@ -11,6 +11,7 @@ import asyncpg
 
 from app import Olo
 from domains.blocklist.aggregate import Block
+from domains.notification.aggregate import Notification, NotificationKind
 from domains.profile.aggregate import Device, Platform, User
 from eventlog.projection import ProjectionRunner, rebuild
 
@@ -32,7 +33,15 @@ async def write_as_an_older_release(olo: Olo) -> tuple[User, Device, Block]:
     )
     block = Block(blocker_id=old.id, blocked_id=other.id)
     block.block("spam\x00")
-    await asyncio.to_thread(olo.event_log.save, old, other, device, block)
+    missed = Notification(
+        key="missed/old",
+        recipient_id=other.id,
+        kind=NotificationKind.MISSED_CALL,
+        payload={"caller_name": "Old\x00Name"},
+        at=0.0,
+        ack_deadline=0.0,
+    )
+    await asyncio.to_thread(olo.event_log.save, old, other, device, block, missed)
     return old, device, block
 
 
@@ -47,6 +56,8 @@ async def assert_applied(olo: Olo, pg: asyncpg.Connection, user: User, device: D
     assert (devices["fcm_token"], devices["app_version"]) == ("tok\ufffden", "1.0\ufffd")
     assert await pg.fetchval("SELECT reason FROM blocklist_blocks") == "spam\ufffd"
     assert await pg.fetchval("SELECT reason FROM blocklist_reports") == "spam\ufffd"
+    payload = await pg.fetchval("SELECT payload FROM notification_items")
+    assert payload == {"caller_name": "Old\ufffdName"}
     last = await head(pg)
     for runner in olo.runners:
         assert runner.position == last, runner.name
