@@ -112,12 +112,12 @@ async def run_worker(settings: Settings) -> None:
         if settings.worker_ops_port is None:
             await asyncio.Event().wait()
         else:
-            await _serve_ops(settings, olo, settings.worker_ops_port)
+            await serve_worker_ops(settings, olo, settings.worker_ops_port)
     finally:
         await olo.close()
 
 
-async def _serve_ops(settings: Settings, olo: Olo, port: int) -> None:
+async def serve_worker_ops(settings: Settings, olo: Olo, port: int) -> None:
     """/healthz, /readyz and /metrics of a worker process (its led jobs' lag and stalls)."""
     import uvicorn
     from fastapi import FastAPI

@@ -20,7 +20,7 @@ from graphql_client import data_of, post, token_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import Extension, Olo, Services, create_app
-from cli import _serve_ops
+from cli import serve_worker_ops
 from domains.profile.aggregate import User
 from eventlog.database import Connection
 from eventlog.projection import Recorded
@@ -147,7 +147,7 @@ async def test_a_worker_process_serves_its_jobs_lag_on_its_ops_port(olo: Olo) ->
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     olo.start_worker()
-    serving = asyncio.create_task(_serve_ops(olo.settings, olo, port))
+    serving = asyncio.create_task(serve_worker_ops(olo.settings, olo, port))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
 
