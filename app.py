@@ -41,6 +41,7 @@ from eventlog.api import Context, NotAuthenticatedError, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
+from eventlog.followers import Backoff
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
 from eventlog.http_limits import BodyLimit, decode_json
@@ -171,6 +172,7 @@ class Olo:
     jobs: list[LedJob] = field(default_factory=list)
     closers: list[Closer] = field(default_factory=list)
     leadership: Leadership | None = None
+    reader: LogReader | None = None
     _worker_task: asyncio.Task[None] | None = None
 
     async def authenticate(self, token: str | None) -> Viewer:
@@ -193,8 +195,14 @@ class Olo:
             self.database_url, poll_seconds=self.settings.leadership_poll_seconds
         )
         reader = LogReader(
-            self.pool, self.event_log.mapper, page_size=self.settings.projection_page_size
+            self.pool,
+            self.event_log.mapper,
+            page_size=self.settings.projection_page_size,
+            backoff=Backoff(
+                self.settings.follower_retry_seconds, self.settings.follower_retry_max_seconds
+            ),
         )
+        self.reader = reader
         for runner in self.runners:
             name = (
                 runner.projection.name

@@ -7,11 +7,14 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvloop
 
 from eventlog.settings import Settings
+
+if TYPE_CHECKING:
+    from app import Olo
 
 DEMO_USERS = [
     # firebase uid, display name, role, coins
@@ -123,9 +126,25 @@ async def run_worker(settings: Settings) -> None:
     await olo.services.tariffs.ensure_seeded()
     olo.start_worker()
     try:
-        await asyncio.Event().wait()
+        if settings.worker_ops_port is None:
+            await asyncio.Event().wait()
+        else:
+            await serve_worker_ops(settings, olo, settings.worker_ops_port)
     finally:
         await olo.close()
+
+
+async def serve_worker_ops(settings: Settings, olo: Olo, port: int) -> None:
+    """/healthz, /readyz and /metrics of a worker process (its led jobs' lag and stalls)."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from eventlog.ops import ops_router
+
+    app = FastAPI(title="olo worker")
+    app.include_router(ops_router(lambda: olo, settings))
+    config = uvicorn.Config(app, host=settings.host, port=port, lifespan="off", log_level="info")
+    await uvicorn.Server(config).serve()
 
 
 async def replay(settings: Settings, name: str) -> None:

@@ -12,9 +12,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.fastapi import BaseContext
+from strawberry.utils.str_converters import to_camel_case
 
 from eventlog.hub import StreamHub
 from eventlog.rates import RateLimits
+from eventlog.text import InvalidTextError
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -173,19 +175,31 @@ def shown(value: str, limit: int = 40) -> str:
 ErrorResults = Mapping[type[Exception], Callable[[Any], Any]]
 
 
+def invalid_text(error: InvalidTextError) -> InvalidInput:
+    """Text refused by eventlog/text.py, as the client is told: the field in camelCase."""
+    field = to_camel_case(error.field)
+    return InvalidInput(message=f"{field}: {error.reason}", field=field)
+
+
+# Every mutation may answer these, whatever its domain's table says: text validation is one
+# step shared by every service.
+SHARED_ERRORS: ErrorResults = {InvalidTextError: invalid_text}
+
+
 async def result_of(command: Awaitable[T], view: Callable[[T], R], errors: ErrorResults) -> R | Any:
     """What a mutation answers: the command's result as `view` shows it, or the typed
-    result of its domain error (the error's most specific class in `errors`); an error
-    not in the table is a bug, raised as a GraphQL error."""
+    result of its domain error (the error's most specific class in `errors`, else in
+    SHARED_ERRORS); an error in neither is a bug, raised as a GraphQL error."""
     try:
         result = await command
     except Exception as error:
-        for kind in type(error).__mro__:
-            if kind in errors:
-                typed = errors[kind](error)
-                if isinstance(getattr(typed, "message", None), str):
-                    typed.message = short(typed.message)  # a domain error may quote input
-                return typed
+        for table in (errors, SHARED_ERRORS):
+            for kind in type(error).__mro__:
+                if kind in table:
+                    typed = table[kind](error)
+                    if isinstance(getattr(typed, "message", None), str):
+                        typed.message = short(typed.message)  # a domain error may quote input
+                    return typed
         raise
     return view(result)
 

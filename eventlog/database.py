@@ -12,6 +12,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from eventlog.application import EVENTS_TABLE
+from eventlog.text import storable_json
 
 INSERT_FUNCTION = "olo_insert_events"
 
@@ -80,8 +81,14 @@ def connect_kwargs(database_url: str) -> dict[str, Any]:
     }
 
 
+def _jsonb(value: object) -> str:
+    # jsonb refuses the escape \u0000 that json.dumps writes for a NUL: such a string (let
+    # into the log by an older release) is stored with U+FFFD instead (eventlog/text.py).
+    return storable_json(json.dumps(value))
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=_jsonb, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from eventlog.followers import log_head, unapplied_ages
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.projection import LOG_READS
+from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
 from eventlog.writer import GroupCommitWriter
@@ -30,11 +32,17 @@ class Running(Protocol):
     store: EventStore
     hub: StreamHub
     leadership: Leadership | None
+    reader: LogReader | None
+    settings: Settings
 
 
 class _Collector:
     def __init__(self, running: Callable[[], Running | None]) -> None:
         self.running = running
+        # Read by the endpoint before each collect: the log's last position, and the age of
+        # the oldest event not applied by the jobs at each position behind it.
+        self.head = 0
+        self.ages: dict[int, float] = {}
 
     def collect(self) -> Iterator[Any]:
         o = self.running()
@@ -55,13 +63,46 @@ class _Collector:
         for name in sorted(o.leadership.leading if o.leadership else ()):
             leading.add_metric([name], 1)
         yield leading
+        yield from _follower_metrics(o.reader, self.head, self.ages)
+
+
+def _follower_metrics(reader: LogReader | None, head: int, ages: dict[int, float]) -> Iterator[Any]:
+    """Each led job's lag behind the log and, while its pages fail, where it is stuck."""
+    followers = sorted((reader.followers if reader else {}).items())
+    labels = ["job"]
+    lag = GaugeMetricFamily("olo_job_lag_events", "Log positions a job is behind", labels=labels)
+    seconds = GaugeMetricFamily(
+        "olo_job_lag_seconds", "Age of the oldest event a job has not applied", labels=labels
+    )
+    failing = GaugeMetricFamily(
+        "olo_job_failing_position", "Where a job's page fails (0: healthy)", labels=labels
+    )
+    stuck = GaugeMetricFamily(
+        "olo_job_stuck_seconds", "How long a job's page has been failing", labels=labels
+    )
+    retries = CounterMetricFamily("olo_job_retries", "Failed pages tried again", labels=labels)
+    for name, health in followers:
+        lag.add_metric([name], max(0, head - health.position))
+        seconds.add_metric([name], ages.get(health.position, 0.0) if health.position < head else 0)
+        failing.add_metric([name], health.failing_at or 0)
+        stuck.add_metric([name], health.stuck_for())
+        retries.add_metric([name], health.retries)
+    yield from (lag, seconds, failing, stuck, retries)
+
+
+def stuck_jobs(olo: Running) -> dict[str, int]:
+    """Jobs whose pages have been failing longer than `stuck_seconds`: their failing position."""
+    limit = olo.settings.stuck_seconds
+    followers = olo.reader.followers.values() if olo.reader else ()
+    return {h.name: h.failing_at or 0 for h in followers if h.stuck_for() > limit}
 
 
 def ops_router(running: Callable[[], Running | None], settings: Settings) -> APIRouter:
     """The endpoints; `running` gives the process once it has started (None before)."""
     router = APIRouter()
     registry = CollectorRegistry()
-    registry.register(_Collector(running))
+    collector = _Collector(running)
+    registry.register(collector)
     allowed = metrics_access(settings)
 
     @router.get("/metrics")
@@ -69,6 +110,15 @@ def ops_router(running: Callable[[], Running | None], settings: Settings) -> API
         refusal = allowed(request.headers.get("authorization"))
         if refusal is not None:
             return refusal
+        olo = running()
+        if olo is not None and olo.reader is not None and olo.reader.followers:
+            followers = olo.reader.followers.values()
+            try:
+                collector.head = head = await log_head(olo.pool)
+                behind = {h.position for h in followers if h.position < head}
+                collector.ages = await unapplied_ages(olo.pool, olo.store.mapper, behind)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                pass  # the last known: lags read stale rather than no metrics at all
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/healthz")
@@ -84,6 +134,8 @@ def ops_router(running: Callable[[], Running | None], settings: Settings) -> API
             await olo.pool.fetchval("SELECT 1", timeout=2)
         except (OSError, asyncpg.PostgresError, TimeoutError):
             return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if stuck := stuck_jobs(olo):
+            return JSONResponse({"status": "stuck", "jobs": stuck}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return router

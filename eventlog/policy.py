@@ -41,8 +41,12 @@ class PolicyRunner:
         self.policy = policy
         self._pool = pool
         self._mapper = mapper
-        self._page_size = page_size
+        self.page_size = page_size
         self.position = 0
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
 
     async def prepare(self) -> None:
         self.position = await tracked_position(self._pool, self.policy.name)
@@ -50,7 +54,7 @@ class PolicyRunner:
     async def run_page(self) -> int:
         start = self.position
         last, events = await read_page(
-            self._pool, self._mapper, start, self._page_size, self.policy.topics
+            self._pool, self._mapper, start, self.page_size, self.policy.topics
         )
         if last == start:
             return 0

@@ -189,8 +189,12 @@ class ProjectionRunner:
         self.projection = projection
         self._pool = pool
         self._mapper = mapper
-        self._page_size = page_size
+        self.page_size = page_size
         self.position = 0
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
 
     async def prepare(self) -> None:
         async with self._pool.acquire() as conn:
@@ -202,7 +206,7 @@ class ProjectionRunner:
         async with self._pool.acquire() as conn, conn.transaction():
             start = self.position
             last, events = await read_page(
-                conn, self._mapper, start, self._page_size, self.projection.topics
+                conn, self._mapper, start, self.page_size, self.projection.topics
             )
             if last == start:
                 return 0

@@ -17,16 +17,24 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from eventlog.application import EVENTS_TABLE
-from eventlog.projection import LOG_READS, Recorded
+from eventlog.followers import Backoff, FollowerHealth, first_unapplied
+from eventlog.projection import LOG_READS, LostTrackingError, Recorded
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Paged(Protocol):
+    """A job that reads on its own in pages of `page_size` notifications."""
+
+    page_size: int
 
 
 class Follower(Protocol):
@@ -64,6 +72,8 @@ class Feed:
         self.job = job
         self.topics = topics
         self.ready = asyncio.Event()  # a page was handed over, or the feed was dropped
+        self._full_page = 0  # a paged job's page size before a failure narrowed it
+        self.health = FollowerHealth(getattr(job, "name", type(job).__name__), job)
         self.joined = False
         self.own_pages = 0  # pages the job read on its own
         self.fed_pages = 0  # pages the reader read for it
@@ -89,17 +99,50 @@ class Feed:
         self.ready.set()
 
     async def catch_up(self) -> None:
-        """Bring the job level with the log: its own reads while it is behind the reader,
-        then the pages the reader handed it."""
+        """Bring the job level with the log; a failing page is tried again, with backoff,
+        until it applies (only a lost tracking position, or a cancel, ends the job)."""
+        while True:
+            try:
+                await self._catch_up()
+            except (LostTrackingError, asyncio.CancelledError):
+                raise
+            except Exception as error:
+                self._reader.leave(self)  # the pages it was handed are read again, on its own
+                self._narrow()
+                failing_at = await first_unapplied(
+                    self._reader.pool, self.job.position, self.topics
+                )
+                await asyncio.sleep(self.health.failed(failing_at, error, self._reader.backoff))
+                continue
+            self.health.level()
+            if isinstance(self.job, Paged) and self._full_page:  # level: full pages again
+                self.job.page_size = max(self.job.page_size, self._full_page)
+            return
+
+    async def _catch_up(self) -> None:
+        """Its own reads while it is behind the reader, then the pages the reader handed it."""
         while True:
             if not self.joined:
                 while await self.job.run_page() > 0:
                     self.own_pages += 1
+                    self._widen()
                 if not self._reader.join(self):
                     continue  # the reader has read further meanwhile: read on
             if not self._pages:
                 return
             await self._take()
+
+    def _narrow(self) -> None:
+        """After a failed page, read one notification at a time: what precedes the failing
+        event is applied, and the position it fails at is that event's."""
+        if isinstance(self.job, Paged):
+            self._full_page = max(self._full_page, self.job.page_size)
+            self.job.page_size = 1
+
+    def _widen(self) -> None:
+        """Each page applied doubles the page again, up to its size before the failure."""
+        if isinstance(self.job, Paged) and self.job.page_size < self._full_page:
+            self.job.page_size = min(self._full_page, self.job.page_size * 2)
 
     async def _take(self) -> None:
         pages, self._pages = self._pages, deque()
@@ -116,7 +159,7 @@ class Feed:
 
     @property
     def _name(self) -> str:
-        return getattr(self.job, "name", type(self.job).__name__)
+        return self.health.name
 
 
 class LogReader:
@@ -131,8 +174,11 @@ class LogReader:
         buffer_pages: int = 16,
         idle_seconds: float = 1.0,
         gather_seconds: float = 0.01,
+        backoff: Backoff | None = None,
     ) -> None:
-        self._pool = pool
+        self._pool = self.pool = pool
+        self.backoff = backoff or Backoff()
+        self.followers: dict[str, FollowerHealth] = {}  # of the jobs following the log now
         self._mapper = mapper
         self._page_size = page_size
         self._buffer_pages = buffer_pages
@@ -152,10 +198,13 @@ class LogReader:
     def feed(self, job: Follower, topics: frozenset[str]) -> Iterator[Feed]:
         """A feed for `job` (registered while level), left when the job stops."""
         feed = Feed(self, job, topics, self._buffer_pages)
+        self.followers[feed.health.name] = feed.health
         try:
             yield feed
         finally:
             self.leave(feed)
+            if self.followers.get(feed.health.name) is feed.health:
+                del self.followers[feed.health.name]
 
     async def follow(self, job: Follower, topics: frozenset[str]) -> None:
         """Run `job` until cancelled: level with the log, then fed page by page."""

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 100_000
     projection_page_size: int = 2000
     leadership_poll_seconds: float = 1.0
+    # A job whose page fails tries it again after retry_seconds, doubling up to
+    # retry_max_seconds; /readyz is not ready while a job has been failing stuck_seconds.
+    follower_retry_seconds: float = 0.5
+    follower_retry_max_seconds: float = 30.0
+    stuck_seconds: float = 60.0
+    worker_ops_port: int | None = None  # `olo worker` serves /healthz, /readyz, /metrics here
     gc_young_threshold: int = 10_000
 
     # Rate limits: in this process's memory, or shared by every process through Redis.

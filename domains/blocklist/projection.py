@@ -10,6 +10,7 @@ from uuid import UUID
 from domains.blocklist.aggregate import Block
 from eventlog.database import Connection
 from eventlog.projection import Recorded
+from eventlog.text import storable
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS blocklist_blocks (
@@ -60,8 +61,15 @@ class BlocklistProjection:
             e, position = recorded.event, recorded.position
             pair = (e.blocker_id, e.blocked_id)
             if isinstance(e, Block.Blocked):
-                active[pair] = (e.reason, e.timestamp, position)
-                report = [*pair, e.originator_version, position, e.reason, e.timestamp, None]
+                active[pair] = (storable(e.reason), e.timestamp, position)
+                report = [
+                    *pair,
+                    e.originator_version,
+                    position,
+                    storable(e.reason),
+                    e.timestamp,
+                    None,
+                ]
                 reports.setdefault(pair, []).append(report)
             elif isinstance(e, Block.Unblocked):
                 active[pair] = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domains.blocklist.aggregate import (
+    REASON_MAX_CHARS,
     Block,
     NotBlockedError,
     block_id_of,
@@ -15,6 +16,7 @@ from domains.blocklist.aggregate import (
 )
 from domains.profile.aggregate import User
 from domains.profile.service import UserNotFoundError
+from eventlog import text
 from eventlog.store import AggregateStore, Transaction
 
 
@@ -64,6 +66,7 @@ class BlocklistService:
         """Block a user; blocking someone already blocked changes nothing."""
         check_not_self(blocker_id, blocked_id)
         check_reason(reason)
+        reason = text.multiline(reason, "reason", REASON_MAX_CHARS)
 
         async def command(tx: Transaction) -> BlockReceipt:
             if not await _user_exists(tx, blocked_id):

@@ -43,6 +43,9 @@ from firebase_admin import _auth_utils, auth, credentials
 from firebase_admin import exceptions as firebase_exceptions
 from google.auth.credentials import AnonymousCredentials
 
+from eventlog import text
+from eventlog.text import InvalidTextError
+
 __all__ = [
     "ID_TOKEN_ISSUER_PREFIX",
     "AuthConfigurationError",
@@ -272,6 +275,10 @@ def _identity_from_claims(claims: dict[str, Any]) -> FirebaseIdentity:
     uid = claims.get("uid", claims.get("sub"))
     if not isinstance(uid, str) or not uid:
         raise AuthenticationError("invalid token: no subject")
+    try:  # the uid is saved in the log: no control characters, Firebase's length
+        text.line(uid, "uid", _MAX_UID_LENGTH)
+    except InvalidTextError:
+        raise AuthenticationError("invalid token: unacceptable subject") from None
     email = claims.get("email")
     name = claims.get("name")
     return FirebaseIdentity(

@@ -8,6 +8,7 @@ from typing import Any
 from domains.profile.aggregate import Device, User
 from eventlog.database import Connection
 from eventlog.projection import Recorded
+from eventlog.text import storable
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS profile_users (
@@ -66,7 +67,7 @@ class ProfileProjection:
                         "INSERT INTO profile_users VALUES ($1, $2, 'user', $3, $4, $5, 1, $6) "
                         "ON CONFLICT DO NOTHING",
                         e.originator_id,
-                        e.firebase_uid,
+                        storable(e.firebase_uid),
                         {"display_name": e.display_name},
                         {"email": e.email} if e.email else {},
                         e.timestamp,
@@ -92,11 +93,11 @@ class ProfileProjection:
                         "updated_at = $8, position = $9",
                         e.originator_id,
                         e.owner_id,
-                        str(e.platform) if isinstance(e, Device.Registered) else "",
-                        e.tokens.get("fcm_token"),
-                        e.tokens.get("onesignal_id"),
-                        e.tokens.get("voip_token"),
-                        e.app_version,
+                        storable(str(e.platform) if isinstance(e, Device.Registered) else ""),
+                        storable(e.tokens.get("fcm_token")),
+                        storable(e.tokens.get("onesignal_id")),
+                        storable(e.tokens.get("voip_token")),
+                        storable(e.app_version),
                         e.timestamp,
                         position,
                     )
@@ -113,7 +114,7 @@ class ProfileProjection:
                         "UPDATE profile_users SET role = $2, version = $3, position = $4 "
                         "WHERE user_id = $1",
                         e.originator_id,
-                        str(e.role),
+                        storable(str(e.role)),
                         e.originator_version,
                         position,
                     )

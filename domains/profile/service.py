@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from domains.profile.aggregate import (
+    APP_VERSION_LIMIT,
+    PRIVATE_FIELDS,
+    PUBLIC_FIELDS,
+    TOKEN_LIMIT,
     Device,
     Role,
     User,
@@ -13,7 +18,42 @@ from domains.profile.aggregate import (
     device_id_of,
     user_id_of,
 )
+from eventlog import text
 from eventlog.store import AggregateStore, Transaction
+
+# How each profile field's text is checked (eventlog/text.py); the limits are the aggregate's.
+FIELD_KINDS: dict[str, Callable[[object, str, int], str]] = {
+    "display_name": text.name,
+    "bio": text.multiline,
+    "avatar_url": text.https_url,
+    "country": text.line,
+    "email": text.line,
+    "phone": text.line,
+    "birth_date": text.line,
+}
+NAME_LIMIT = PUBLIC_FIELDS["display_name"]
+
+
+def checked_fields(changes: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """The fields' text normalized (NFC); InvalidTextError for text that may not be saved.
+    Unknown fields, None (removal) and non-text are left to the aggregate's rules."""
+    return {
+        field: FIELD_KINDS[field](value, field, limits[field])
+        if field in limits and isinstance(value, str)
+        else value
+        for field, value in changes.items()
+    }
+
+
+def _fallback_name(firebase_uid: str) -> str:
+    return text.claimed_name(f"user-{firebase_uid[:6]}", NAME_LIMIT) or "user"
+
+
+def checked_tokens(tokens: dict[str, str | None]) -> dict[str, str | None]:
+    return {
+        field: None if value is None else text.token(value, field, TOKEN_LIMIT)
+        for field, value in tokens.items()
+    }
 
 
 class UserNotFoundError(Exception):
@@ -33,14 +73,20 @@ class ProfileService:
     async def register(
         self, firebase_uid: str, *, display_name: str | None = None, email: str | None = None
     ) -> UUID:
-        """The user's id; registers them the first time their Firebase uid is seen."""
+        """The user's id; registers them the first time their Firebase uid is seen.
+
+        The token's name and e-mail claims are not refused (sign-in must work whatever the
+        provider let a user type): the name is cleaned of control and invisible characters,
+        and an e-mail that is not one acceptable line is dropped."""
         if firebase_uid in self._known:
             return user_id_of(firebase_uid)
+        display_name = text.claimed_name(display_name, NAME_LIMIT)
+        email = text.claimed_line(email, PRIVATE_FIELDS["email"])
 
         async def command(tx: Transaction) -> UUID:
             user = await tx.get(user_id_of(firebase_uid), User)
             if user is None:
-                name = (display_name or "").strip()[:40] or f"user-{firebase_uid[:6]}"
+                name = display_name or _fallback_name(firebase_uid)
                 user = User(firebase_uid=firebase_uid, display_name=name, email=email)
                 tx.add(user)
             return user.id
@@ -60,12 +106,14 @@ class ProfileService:
         self, user_id: UUID, *, public: dict[str, Any], private: dict[str, Any]
     ) -> User:
         """Change the user's own public and private fields."""
+        checked_public = checked_fields(public, PUBLIC_FIELDS)
+        checked_private = checked_fields(private, PRIVATE_FIELDS)
 
         async def command(tx: Transaction) -> User:
             user = await tx.get(user_id, User)
             if user is None:
                 raise UserNotFoundError(str(user_id))
-            user.update(public, private)
+            user.update(checked_public, checked_private)
             return user
 
         return await self.store.transact(command)
@@ -92,7 +140,10 @@ class ProfileService:
         app_version: str = "",
     ) -> UUID:
         """Make a device reachable for this user (moving it from whoever had it)."""
-        tokens = {"fcm_token": fcm_token, "onesignal_id": onesignal_id, "voip_token": voip_token}
+        tokens = checked_tokens(
+            {"fcm_token": fcm_token, "onesignal_id": onesignal_id, "voip_token": voip_token}
+        )
+        app_version = text.version(app_version, "app_version", APP_VERSION_LIMIT)
         checked, key = check_device(platform, tokens, app_version, self.push_providers)
 
         async def command(tx: Transaction) -> UUID:

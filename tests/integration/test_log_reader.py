@@ -1,6 +1,7 @@
 """The worker's one log reader on real PostgreSQL: a page read once for every job level with
 it; a job behind reads on its own, then joins; a slow job overflows its buffer, reads on its
-own and joins again; a job that fails leaves the others fed; each job gets only its topics."""
+own and joins again; a job that fails retries alone and leaves the others fed; each job gets
+only its topics."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
-import pytest
 
 from app import Olo
 from domains.balance.projection import BalanceProjection
+from eventlog.followers import Backoff
 from eventlog.projection import LOG_READS, ProjectionRunner, Recorded, read_page, rebuild
 from eventlog.reader import LogReader
 
@@ -41,6 +42,7 @@ class Recording:
         last, events = await read_page(
             self._olo.pool, self._olo.event_log.mapper, start, 3, self.topics
         )
+        self._refuse(events)
         self._note(last, events)
         if last == start and self.level is not None:
             level, self.level = self.level, None
@@ -50,10 +52,13 @@ class Recording:
 
     async def take_page(self, last: int, events: Sequence[Recorded]) -> None:
         await self.gate.wait()
-        if self.fail_at is not None and any(r.position >= self.fail_at for r in events):
-            raise RuntimeError(f"{self.name} cannot apply position {self.fail_at}")
+        self._refuse(events)
         self.fed += [r.position for r in events]
         self._note(last, events)
+
+    def _refuse(self, events: Sequence[Recorded]) -> None:
+        if self.fail_at is not None and any(r.position >= self.fail_at for r in events):
+            raise RuntimeError(f"{self.name} cannot apply position {self.fail_at}")
 
     def _note(self, last: int, events: Sequence[Recorded]) -> None:
         assert all(r.position > self.position for r in events)
@@ -181,30 +186,32 @@ async def test_a_slow_job_overflows_its_buffer_reads_on_its_own_then_joins_again
     assert slow.seen == quick.seen == await positions(pg)
 
 
-async def test_a_job_that_fails_a_page_stops_alone_and_catches_up_when_led_again(
+async def test_a_job_that_fails_a_page_retries_alone_and_catches_up_once_it_can(
     olo: Olo, pg: asyncpg.Connection
 ) -> None:
-    reader = LogReader(olo.pool, olo.event_log.mapper)
+    reader = LogReader(olo.pool, olo.event_log.mapper, backoff=Backoff(0.05, 0.2))
     failing, steady = Recording(olo, "failing"), Recording(olo, "steady")
     async with following(reader, failing, steady) as (failing_task, _):
         await eventually(lambda: len(reader.jobs) == 2, "both joined")
         failing.fail_at = 1
         await activity(olo, 2, "first")
         await reader.read_new_pages()
-        with pytest.raises(RuntimeError):
-            await asyncio.wait_for(failing_task, timeout=5)  # what leadership would see
-        assert failing.position == 0
+        health = reader.followers["failing"]
+        await eventually(lambda: health.retries >= 3, "it retried with backoff")
+        assert not failing_task.done()  # it does not die (leadership would only restart it)
+        assert (failing.position, health.failing_at) == (0, 1)
         await eventually(lambda: steady.position == reader.head, "the other job is fed")
 
         await activity(olo, 2, "second")
         await reader.read_new_pages()
         await eventually(lambda: steady.position == reader.head, "the other is still fed")
-        assert reader.jobs == [steady]
+        assert reader.jobs == [steady]  # the failing one reads on its own while it retries
 
-        failing.fail_at = None  # led again: it catches up from its own position
-        async with following(reader, failing):
-            await eventually(lambda: failing.position == reader.head, "it caught up")
+        failing.fail_at = None  # the failure stops: it catches up from its own position
+        await eventually(lambda: failing.position == reader.head, "it caught up")
+        await eventually(lambda: health.failing_at is None, "it is healthy again")
     assert failing.seen == steady.seen == await positions(pg)
+    assert reader.followers == {}  # jobs that stopped are no longer reported
 
 
 async def test_each_job_gets_only_its_topics_and_tracks_every_position(
