@@ -14,7 +14,7 @@ import strawberry
 from fastapi import FastAPI
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import DisableIntrospection, SchemaExtension, ValidationCache
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
@@ -113,20 +113,26 @@ def _domains(extensions: Sequence[Extension]) -> list[Domain[Any]]:
     return [*DOMAINS, *(e.domain for e in extensions)]
 
 
-def build_schema(extensions: Sequence[Extension] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Sequence[Extension] = (), *, introspection: bool = True
+) -> strawberry.Schema:
+    """The GraphQL schema of every domain; production serves it without introspection."""
     domains = _domains(extensions)
 
     def merged(name: str, types: list[type]) -> type:
         return merge_types(name, tuple(types))
 
+    schema_extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: SyntaxReportingParserCache(maxsize=1000),
+        lambda: ValidationCache(maxsize=1000),
+    ]
+    if not introspection:
+        schema_extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=merged("Query", [t for d in domains for t in d.query]),
         mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
         subscription=merged("Subscription", [t for d in domains for t in d.subscription]),
-        extensions=[
-            lambda: SyntaxReportingParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
-        ],
+        extensions=schema_extensions,
         execution_context_class=BoundedExecutionContext,
     )
 
@@ -237,7 +243,8 @@ async def start(
     extensions: Sequence[Extension] = (),
 ) -> Olo:
     """Open the log, create what is missing, start the writer and the listener, wire every
-    domain."""
+    domain. Refuses production settings that carry development values."""
+    settings.check_production()
     settings.export_environment()
     async with schema_lock(database_url):
         event_log = await asyncio.to_thread(open_event_log, database_url)
@@ -325,12 +332,21 @@ def create_app(
         finally:
             await olo.close()
 
-    app = FastAPI(title="olo", lifespan=lifespan)
+    settings.check_production()  # at once, not at the first request's lifespan
+    development = settings.development
+    # Production shows no map of the API: no GraphiQL, no introspection, no OpenAPI pages.
+    app = FastAPI(
+        title="olo",
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+        openapi_url="/openapi.json" if development else None,
+    )
     graphql = _GraphQL(
         lambda: holder["olo"],
-        build_schema(extensions),
+        build_schema(extensions, introspection=development),
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-        graphql_ide="graphiql",
+        graphql_ide="graphiql" if development else None,
     )
     # Strawberry's own ASGI app on plain routes: FastAPI's router would solve its dependency
     # tree (four levels) on every request, about a tenth of a purchase's CPU (bench/api).

@@ -43,13 +43,14 @@ async def fresh_database(name: str) -> str:
 def spawn_api(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """uvicorn serving `module:factory` on a loopback port, in its own process."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log", "--ws", "websockets"]
-    return subprocess.Popen(command, env=env)
+    command += ["--log-level", "warning", "--no-access-log", "--ws", "websockets-sansio"]
+    return subprocess.Popen(command, env={"OLO_MODE": "development", **env})
 
 
 def spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`olo worker` (projections and policies) on env's DATABASE_URL, in its own process."""
-    return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)
+    command = [sys.executable, "-m", "cli", "worker"]
+    return subprocess.Popen(command, env={"OLO_MODE": "development", **env})
 
 
 async def wait_ready(base_url: str, *, seconds: float = 30) -> None:

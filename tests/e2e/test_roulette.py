@@ -57,6 +57,7 @@ CALLS = "{ calls { id kind status coins } }"
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
+        mode="development",
         firebase_auth_emulator_host="127.0.0.1:9099",
         leadership_poll_seconds=0.2,
         media_events="clients",
@@ -245,9 +246,12 @@ async def test_nobody_online_and_opted_in_means_no_streamer_available(world: Wor
         assert result["__typename"] == "RouletteView"
         assert result["call"]["calleeId"] == offline.id
         await no_offer(direct_only)
-    assert await world.pg.fetchval(
-        "SELECT count(*) FROM eventlog_events WHERE topic = 'olo.video:Roulette.Started'"
-    ) == 1  # the failed starts left nothing behind
+    assert (
+        await world.pg.fetchval(
+            "SELECT count(*) FROM eventlog_events WHERE topic = 'olo.video:Roulette.Started'"
+        )
+        == 1
+    )  # the failed starts left nothing behind
 
 
 async def test_skipped_streamers_are_not_offered_again_within_the_skip_window(

@@ -25,7 +25,9 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve an app under uvicorn in this event loop on a loopback port; yield its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
