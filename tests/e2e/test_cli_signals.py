@@ -1,6 +1,6 @@
-"""`olo serve --demo` (what `make run` runs) on an embedded PostgreSQL: SIGTERM and SIGHUP stop
-it as Ctrl-C does, PostgreSQL included; it starts with one loud development warning and no
-deprecation warning."""
+"""`olo serve --demo` (what `make run` runs) on an embedded PostgreSQL: the README's quick start
+(development mode, the demo token), SIGTERM and SIGHUP stop it as Ctrl-C does, PostgreSQL
+included; it starts with one loud development warning and no deprecation warning."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import httpx
 import psutil
 import pytest
 from fakes import free_port
+
+from domains.profile.auth import mint_emulator_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +35,25 @@ def _postgres_of(pgdata: Path) -> list[psutil.Process]:
         if process.info["name"] == "postgres" and str(pgdata) in cmdline:
             found.append(process)
     return found
+
+
+async def _demo_alice_coins(base_url: str) -> int:
+    """What GraphiQL shows with the token `make run` prints, once the worker's balance
+    projection has caught up with the demo grants (or 30 s)."""
+    token = mint_emulator_token("demo-alice", "demo-olo", name="demo-alice")
+    coins = 0
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        for _ in range(300):
+            response = await client.post(
+                "/graphql",
+                json={"query": "{ me { balance { coins } } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            coins = int(response.json()["data"]["me"]["balance"]["coins"])
+            if coins:
+                break
+            await asyncio.sleep(0.1)
+    return coins
 
 
 async def _wait_healthy(process: subprocess.Popen[str], base_url: str) -> None:
@@ -75,15 +96,16 @@ async def test_a_stop_signal_stops_the_embedded_postgresql(
     pgdata = (data_dir / "pgdata").resolve()
     try:
         await _wait_healthy(process, f"http://127.0.0.1:{port}")
+        assert await _demo_alice_coins(f"http://127.0.0.1:{port}") == 1000
         postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
         assert psutil.pid_exists(postmaster)
         assert _postgres_of(pgdata)
         process.send_signal(stop)
         stdout, stderr = await asyncio.to_thread(process.communicate, timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        if process.poll() is None:  # the test failed early: stop it the way that works
+            process.send_signal(signal.SIGINT)
+            await asyncio.to_thread(process.communicate, timeout=120)
     assert process.returncode == 0, stderr
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == "zombie"
     assert _postgres_of(pgdata) == []
