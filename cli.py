@@ -19,6 +19,8 @@ log = logging.getLogger("olo")
 # Commands that open the log (and may start an embedded PostgreSQL).
 RUNNING_COMMANDS = ("serve", "worker", "replay", "demo")
 
+_stopped_by = signal.SIGINT.value  # the signal that stopped olo (exit status 128 + it)
+
 DEMO_USERS = [
     # firebase uid, display name, role, coins
     ("demo-alice", "Alice", "user", 1000),
@@ -201,9 +203,6 @@ def main(argv: list[str] | None = None) -> None:
         handlers[args.command]()
     except KeyboardInterrupt:
         raise SystemExit(128 + _stopped_by) from None
-
-
-_stopped_by = signal.SIGINT.value
 
 
 def _stop_like_ctrl_c(*signals: signal.Signals) -> None:
