@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 from strawberry.types.unset import UNSET, UnsetType
@@ -129,18 +130,25 @@ def _domains(extensions: Sequence[Extension]) -> list[Domain[Any]]:
 
 
 def build_schema(
-    extensions: Sequence[Extension] = (), limits: QueryLimits = QueryLimits()
+    extensions: Sequence[Extension] = (),
+    limits: QueryLimits = QueryLimits(),
+    *,
+    introspection: bool = True,
 ) -> strawberry.Schema:
+    """The GraphQL schema of every domain; production serves it without introspection."""
     domains = _domains(extensions)
 
     def merged(name: str, types: list[type]) -> type:
         return merge_types(name, tuple(types))
 
+    schema_extensions: list[Callable[[], SchemaExtension]] = limits.extensions()
+    if not introspection:
+        schema_extensions.append(DisableIntrospection)
     return BugLoggingSchema(
         query=merged("Query", [t for d in domains for t in d.query]),
         mutation=merged("Mutation", [t for d in domains for t in d.mutation]),
         subscription=merged("Subscription", [t for d in domains for t in d.subscription]),
-        extensions=limits.extensions(),
+        extensions=schema_extensions,
         execution_context_class=BoundedExecutionContext,
     )
 
@@ -259,7 +267,8 @@ async def start(
     extensions: Sequence[Extension] = (),
 ) -> Olo:
     """Open the log, create what is missing, start the writer and the listener, wire every
-    domain."""
+    domain. Refuses production settings that carry development values."""
+    settings.check_production()
     settings.export_environment()
     async with schema_lock(database_url):
         event_log = await asyncio.to_thread(open_event_log, database_url)
@@ -392,14 +401,23 @@ def create_app(
         finally:
             await olo.close()
 
-    app = FastAPI(title="olo", lifespan=lifespan)
+    settings.check_production()  # at once, not at the first request's lifespan
+    development = settings.development
+    # Production shows no map of the API: no GraphiQL, no introspection, no OpenAPI pages.
+    app = FastAPI(
+        title="olo",
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+        openapi_url="/openapi.json" if development else None,
+    )
     graphql = _GraphQL(
         lambda: holder["olo"],
-        build_schema(extensions, QueryLimits.from_settings(settings)),
+        build_schema(extensions, QueryLimits.from_settings(settings), introspection=development),
         ConnectionGate(settings.ws_max_connections, settings.ws_max_connections_per_user),
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_seconds),
-        graphql_ide="graphiql",
+        graphql_ide="graphiql" if development else None,
     )
     # Strawberry's own ASGI app on plain routes: FastAPI's router would solve its dependency
     # tree (four levels) on every request, about a tenth of a purchase's CPU (bench/api).

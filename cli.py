@@ -5,13 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvloop
 
-from eventlog.settings import Settings
+from eventlog.settings import DEVELOPMENT_WARNING, ProductionSettingsError, Settings
+
+log = logging.getLogger("olo")
+
+# Commands that open the log (and may start an embedded PostgreSQL).
+RUNNING_COMMANDS = ("serve", "worker", "replay", "demo")
+
+_stopped_by = signal.SIGINT.value  # the signal that stopped olo (exit status 128 + it)
 
 if TYPE_CHECKING:
     from app import Olo
@@ -203,6 +211,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per push sent otherwise
     settings = Settings()
+    if args.command == "demo" or (args.command == "serve" and args.demo):
+        if "mode" in settings.model_fields_set and not settings.development:
+            raise SystemExit("olo: the demo runs in development mode, but OLO_MODE=production")
+        settings.mode = "development"
+    if args.command in RUNNING_COMMANDS:
+        try:
+            settings.check_production()
+        except ProductionSettingsError as error:
+            raise SystemExit(f"olo: refusing to start: {error}") from None
+        if settings.development:
+            log.warning(DEVELOPMENT_WARNING)
+        _stop_like_ctrl_c(signal.SIGTERM, signal.SIGHUP)
     handlers: dict[str, Any] = {
         "serve": lambda: serve(settings, args),
         "worker": lambda: uvloop.run(run_worker(settings)),
@@ -213,7 +233,29 @@ def main(argv: list[str] | None = None) -> None:
             args.write.write_text(schema_sdl()) if args.write else print(schema_sdl(), end="")
         ),
     }
-    handlers[args.command]()
+    try:
+        handlers[args.command]()
+    except KeyboardInterrupt:
+        raise SystemExit(128 + _stopped_by) from None
+
+
+def _stop_like_ctrl_c(*signals: signal.Signals) -> None:
+    """Make these signals stop olo as Ctrl-C does.
+
+    The embedded PostgreSQL is stopped by an exit handler (pgserver's `atexit`), which a
+    process killed by a signal's default action never runs; uvicorn, too, ends its graceful
+    shutdown on SIGTERM by raising the signal again. Raising SIGINT instead goes through
+    whatever handles Ctrl-C at that moment (uvicorn's graceful shutdown, asyncio's
+    cancellation of the main task, KeyboardInterrupt), and then the exit handlers.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        global _stopped_by
+        _stopped_by = signum
+        signal.raise_signal(signal.SIGINT)
+
+    for sig in signals:
+        signal.signal(sig, stop)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def bench_app() -> FastAPI:
     from eventlog.settings import Settings
 
     # The production shape: API processes serve, a worker process projects.
-    app = create_app(Settings(), os.environ["OLO_BENCH_API_DATABASE_URL"], run_worker=False)
+    app = create_app(
+        Settings(mode="development"), os.environ["OLO_BENCH_API_DATABASE_URL"], run_worker=False
+    )
     trivial = strawberry.Schema(
         query=TrivialQuery,
         mutation=TrivialMutation,

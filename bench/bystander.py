@@ -92,6 +92,7 @@ async def main() -> None:
     args = parser.parse_args()
     url = await fresh_database("olo_bench_bystander")
     env = {**os.environ, "DATABASE_URL": url, "OLO_PORT": str(PORT), "OLO_HOST": "127.0.0.1"}
+    env.setdefault("OLO_MODE", "development")  # the demo-olo emulator tokens below
     worker = spawn_worker(env)
     server = spawn_serve(env)
     base = f"http://127.0.0.1:{PORT}"

@@ -53,6 +53,7 @@ def bench_env(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": url,
+        "OLO_MODE": "development",
         "OLO_MEDIA_EVENTS": "clients",
         "OLO_RING_SECONDS": str(LONG),
         "OLO_MEDIA_SECONDS": str(LONG),
@@ -83,7 +84,7 @@ def run_as_worker(profile: str | None) -> None:
         signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
         signal.signal(signal.SIGUSR2, stop)
     try:
-        uvloop.run(run_worker(Settings()))
+        uvloop.run(run_worker(Settings(mode="development")))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
 
@@ -280,7 +281,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     env = bench_env(url)
     os.environ.update({k: env[k] for k in ("OLO_MEDIA_EVENTS", "OLO_RING_SECONDS")})
     os.environ["OLO_MEDIA_SECONDS"] = env["OLO_MEDIA_SECONDS"]
-    olo = await start(Settings(), url)
+    olo = await start(Settings(mode="development"), url)
     schedules = tariff(args.every)
     await olo.services.tariffs.ensure_seeded()
     await olo.services.tariffs.revise(CallKind.DIRECT, *schedules)

@@ -54,12 +54,13 @@ def spawn_api(
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log", "--ws", ws]
     command += ["--ws-per-message-deflate", str(per_message_deflate).lower()]
-    return subprocess.Popen(command, env=env)
+    return subprocess.Popen(command, env={"OLO_MODE": "development", **env})
 
 
 def spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`olo worker` (projections and policies) on env's DATABASE_URL, in its own process."""
-    return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)
+    command = [sys.executable, "-m", "cli", "worker"]
+    return subprocess.Popen(command, env={"OLO_MODE": "development", **env})
 
 
 async def wait_ready(base_url: str, *, seconds: float = 30) -> None:

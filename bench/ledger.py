@@ -36,7 +36,7 @@ async def fund(balance: BalanceService, users: list, coins: int) -> None:
 
 
 async def group_commit(url: str, users: list, clients: int, seconds: float) -> dict:
-    olo = await start(Settings(), url)
+    olo = await start(Settings(mode="development"), url)
     balance = olo.services.balance
     await fund(balance, users, FUNDING)
     batches0, units0 = olo.writer.batches, olo.writer.units

@@ -125,10 +125,14 @@ class Fake:
 async def begin(fake: Fake, account: Path, provider: str) -> tuple[Olo, dict[str, str]]:
     """A fresh database, olo in this process, and the worker's environment."""
     url = await fresh_database("olo_bench_notifications")
-    olo = await start(Settings(ring_seconds=LONG, media_seconds=LONG, media_events="clients"), url)
+    olo = await start(
+        Settings(mode="development", ring_seconds=LONG, media_seconds=LONG, media_events="clients"),
+        url,
+    )
     await olo.services.tariffs.ensure_seeded()
     await fake.client.post("/bench/reset")
     env = {"DATABASE_URL": url, "OLO_RING_SECONDS": str(LONG), "OLO_MEDIA_SECONDS": str(LONG)}
+    env |= {"OLO_MODE": "development"}
     env |= {"OLO_MEDIA_EVENTS": "clients", "OLO_FIREBASE_CREDENTIALS_FILE": str(account)}
     env |= {"OLO_FCM_API_URL": fake.base, "OLO_ONESIGNAL_API_ROOT": fake.base}
     env |= {"OLO_ONESIGNAL_APP_ID": APP_ID, "OLO_ONESIGNAL_API_KEY": API_KEY}

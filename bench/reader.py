@@ -76,7 +76,7 @@ async def measure(
 
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     url = await fresh_database("olo_bench_reader")
-    settings = Settings(firebase_auth_emulator_host="127.0.0.1:9099")
+    settings = Settings(mode="development")
     writer = await start(settings, url)
     worker = await start(settings, url)
     try:

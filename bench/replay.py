@@ -78,7 +78,7 @@ async def main() -> None:
     parser.add_argument("--page-size", type=int, default=5000)
     args = parser.parse_args()
     url = await fresh_database("olo_bench_replay")
-    olo = await start(Settings(projection_page_size=args.page_size), url)
+    olo = await start(Settings(mode="development", projection_page_size=args.page_size), url)
     t0 = time.perf_counter()
     written = await write_log(olo, args.events, args.wallets)
     print(f"wrote {written} events in {time.perf_counter() - t0:.1f} s")

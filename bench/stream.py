@@ -41,7 +41,9 @@ Receipt = tuple[str, int, float]  # uid, balance version, time.time() at receipt
 def api_app():
     from app import create_app
 
-    return create_app(Settings(), os.environ["OLO_BENCH_STREAM_DATABASE_URL"], run_worker=False)
+    return create_app(
+        Settings(mode="development"), os.environ["OLO_BENCH_STREAM_DATABASE_URL"], run_worker=False
+    )
 
 
 async def subscriber(uid: str, received: list[Receipt], connected: asyncio.Event) -> None:
@@ -117,7 +119,7 @@ async def main() -> None:
     args = parser.parse_args()
     url = await fresh_database("olo_bench_stream")
     env = {**os.environ, "OLO_BENCH_STREAM_DATABASE_URL": url, "DATABASE_URL": url}
-    olo = await start(Settings(), url)
+    olo = await start(Settings(mode="development"), url)
     balance = olo.services.balance
     uids = [f"stream-{i}" for i in range(args.subscribers)]
     users = {uid: user_id_of(uid) for uid in uids}

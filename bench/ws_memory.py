@@ -46,7 +46,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def api_app() -> Any:
     from app import create_app
 
-    return create_app(Settings(), os.environ["OLO_BENCH_WS_DATABASE_URL"], run_worker=False)
+    settings = Settings(mode="development")
+    return create_app(settings, os.environ["OLO_BENCH_WS_DATABASE_URL"], run_worker=False)
 
 
 def rss_kib(pid: int) -> int:

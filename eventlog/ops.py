@@ -147,7 +147,7 @@ def metrics_access(settings: Settings) -> Callable[[str | None], Response | None
     there were no such page)."""
     token = settings.metrics_token
     if not token:
-        refused = None if settings.dev_mode else Response(status_code=404)
+        refused = None if settings.development else Response(status_code=404)
         return lambda _header: refused
     expected = f"Bearer {token}".encode()
 

@@ -1,4 +1,11 @@
-"""The one settings object of olo: environment variables `DATABASE_URL` and `OLO_*`."""
+"""The one settings object of olo: environment variables `DATABASE_URL` and `OLO_*`.
+
+Production is the default (`OLO_MODE=production`): Firebase ID tokens are verified with
+Google's keys, the sandbox store is off, GraphiQL, introspection and `/docs` are off, and a
+process refuses to start while a secret is a built-in development value
+(:meth:`Settings.check_production`). Development (`OLO_MODE=development`, `olo serve
+--demo`, the tests) turns on emulator tokens, the sandbox store and the dev secrets.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,31 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "registerDevice": "20/minute",
 }
 
+GOOGLE_ID_TOKEN_CERTS_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+"""Google's public certificates for Firebase ID tokens (firebase-admin's own default)."""
+
+DEV_FIREBASE_PROJECT_ID = "demo-olo"
+DEV_EMULATOR_HOST = "127.0.0.1:9099"
+
+# Built-in development values: fine on a laptop, refused in production.
+DEV_AGORA_APP_CERTIFICATE = "fedcba9876543210fedcba9876543210"
+DEV_AGORA_CUSTOMER_ID = "olo-dev"
+DEV_AGORA_CUSTOMER_SECRET = "olo-dev-secret"
+DEV_AGORA_NCS_SECRET = "olo-dev-ncs-secret"
+
+DEVELOPMENT_WARNING = (
+    "\n" + "!" * 78 + "\n"
+    "!! olo is in DEVELOPMENT mode (OLO_MODE=development): unsigned emulator tokens are\n"
+    "!! accepted for any uid, the sandbox store credits coins for any receipt, webhooks\n"
+    "!! signed with the built-in secret are believed. Never expose this to a network.\n" + "!" * 78
+)
+
+
+class ProductionSettingsError(ValueError):
+    """Production settings that must not serve: the message names the variable to set."""
+
 
 class Settings(BaseSettings):
     """Everything olo can be configured with; read once, passed down explicitly."""
@@ -32,7 +64,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".olo")
     host: str = "127.0.0.1"
     port: int = 8000
-    dev_mode: bool = True
+    # "production" (the default) or "development" (emulator tokens, sandbox store, dev
+    # secrets, GraphiQL and introspection); see the module docstring.
+    mode: Literal["production", "development"] = "production"
 
     db_pool_min: int = 2
     db_pool_max: int = 10
@@ -73,12 +107,17 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 12
     graphql_max_fields: int = 100  # fields selected, fragments counted where spread
     # /metrics wants `Authorization: Bearer <token>` when set; unset, it is open in
-    # development (dev_mode) and refused (404) in production.
+    # development (OLO_MODE) and refused (404) in production.
     metrics_token: str | None = None
 
-    firebase_project_id: str = "demo-olo"
-    firebase_auth_emulator_host: str | None = "127.0.0.1:9099"
+    firebase_project_id: str = DEV_FIREBASE_PROJECT_ID
+    # Development: unset means 127.0.0.1:9099, empty means real tokens. Production: refused.
+    firebase_auth_emulator_host: str | None = None
     firebase_credentials_file: Path | None = None
+    # Where Google's public certificates for ID tokens are fetched (a setting for tests).
+    firebase_certs_url: str = GOOGLE_ID_TOKEN_CERTS_URL
+    verified_tokens_max: int = 10_000  # verified ID tokens kept in memory per process...
+    verified_tokens_max_bytes: int = 16 * 1024 * 1024  # ...and at most about this many bytes
 
     welcome_bonus_coins: int = 0
     coin_packs_file: Path | None = None
@@ -97,11 +136,11 @@ class Settings(BaseSettings):
 
     # Agora (base URL is a setting so tests run against a loopback fake)
     agora_app_id: str = "0123456789abcdef0123456789abcdef"
-    agora_app_certificate: str = "fedcba9876543210fedcba9876543210"
+    agora_app_certificate: str = DEV_AGORA_APP_CERTIFICATE
     agora_rest_url: str = "https://api.agora.io"
-    agora_customer_id: str = "olo-dev"
-    agora_customer_secret: str = "olo-dev-secret"
-    agora_ncs_secret: str = "olo-dev-ncs-secret"
+    agora_customer_id: str = DEV_AGORA_CUSTOMER_ID
+    agora_customer_secret: str = DEV_AGORA_CUSTOMER_SECRET
+    agora_ncs_secret: str = DEV_AGORA_NCS_SECRET
     agora_token_grace_seconds: int = 30  # token privileges last this long past paid time
     agora_kick_seconds: int = 60  # a kicking rule keeps a removed user out this long
 
@@ -130,9 +169,65 @@ class Settings(BaseSettings):
             providers.add("onesignal")
         return frozenset(providers)
 
-    def export_environment(self) -> None:
-        """Hand the settings that third-party libraries read from the environment to them."""
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    @property
+    def emulator_host(self) -> str | None:
+        """The Firebase Auth emulator whose unsigned tokens are accepted, if any."""
+        if self.firebase_auth_emulator_host is None:
+            return DEV_EMULATOR_HOST if self.development else None
+        return self.firebase_auth_emulator_host or None
+
+    def check_production(self) -> None:
+        """Refuse to serve production with development settings; a no-op in development.
+
+        Raises :class:`ProductionSettingsError` naming the first variable to set.
+        """
+        if self.development:
+            return
+        for variable, problem in self._production_problems():
+            raise ProductionSettingsError(
+                f"{variable} {problem} (OLO_MODE=production; "
+                "development is OLO_MODE=development or `olo serve --demo`)"
+            )
+
+    def _production_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+
+        def require(variable: str, value: str, dev_value: str | None = None) -> None:
+            if not value.strip():
+                problems.append((variable, "must be set"))
+            elif value == dev_value:
+                problems.append((variable, "is the built-in development value"))
+
         if self.firebase_auth_emulator_host:
-            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = self.firebase_auth_emulator_host
+            problems.append(
+                ("OLO_FIREBASE_AUTH_EMULATOR_HOST", "is set: emulator tokens are unsigned")
+            )
+        require("OLO_FIREBASE_PROJECT_ID", self.firebase_project_id, DEV_FIREBASE_PROJECT_ID)
+        require("OLO_AGORA_APP_CERTIFICATE", self.agora_app_certificate, DEV_AGORA_APP_CERTIFICATE)
+        # /webhooks/agora is served in both media modes: a known secret would let anyone
+        # report joins (and connect and bill calls).
+        require("OLO_AGORA_NCS_SECRET", self.agora_ncs_secret, DEV_AGORA_NCS_SECRET)
+        if self.media_events == "agora":  # the kicking-rule REST API is used
+            require("OLO_AGORA_CUSTOMER_ID", self.agora_customer_id, DEV_AGORA_CUSTOMER_ID)
+            require(
+                "OLO_AGORA_CUSTOMER_SECRET", self.agora_customer_secret, DEV_AGORA_CUSTOMER_SECRET
+            )
+        if self.onesignal_app_id or self.onesignal_api_key:  # OneSignal is on
+            require("OLO_ONESIGNAL_APP_ID", self.onesignal_app_id)
+            require("OLO_ONESIGNAL_API_KEY", self.onesignal_api_key)
+        return problems
+
+    def export_environment(self) -> None:
+        """Hand the settings that third-party libraries read from the environment to them.
+
+        firebase-admin switches to unsigned emulator tokens on FIREBASE_AUTH_EMULATOR_HOST
+        alone, so outside emulator mode the variable is removed, whoever set it.
+        """
+        if self.emulator_host:
+            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = self.emulator_host
         else:
             os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)

@@ -75,7 +75,10 @@ async def database_url(server_url: str, template: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings() -> Settings:
+    """Development mode (emulator tokens, sandbox store, dev secrets), as every test but
+    tests/security/'s runs."""
     return Settings(
+        mode="development",
         firebase_auth_emulator_host="127.0.0.1:9099",
         leadership_poll_seconds=0.2,
     )

@@ -49,6 +49,14 @@ class ReceiptVerifier(Protocol):
         ...
 
 
+class NoStoreVerifier:
+    """Production until a store's verifier is plugged in: no store is accepted (the sandbox
+    would credit coins for any made-up transaction id)."""
+
+    async def verify(self, store: str, receipt: str, product_id: str) -> VerifiedReceipt:
+        raise UnsupportedStoreError(f"store {store!r} is not enabled here")
+
+
 class SandboxVerifier:
     """Development and tests: store `sandbox`, the receipt is the transaction id."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domains.payment.schema import PaymentMutation, PaymentQuery
 from domains.payment.service import (
+    NoStoreVerifier,
     PaymentService,
     ReceiptVerifier,
     SandboxVerifier,
@@ -19,4 +20,6 @@ DOMAIN: Domain[PaymentServices] = Domain(
 
 def wire(core: Core, verifier: ReceiptVerifier | None = None) -> Parts[PaymentServices]:
     packs = load_coin_packs(core.settings.coin_packs_file)
-    return Parts(PaymentServices(PaymentService(core.store, verifier or SandboxVerifier(), packs)))
+    if verifier is None:
+        verifier = SandboxVerifier() if core.settings.development else NoStoreVerifier()
+    return Parts(PaymentServices(PaymentService(core.store, verifier, packs)))

@@ -23,6 +23,11 @@ Credentials
     app is initialised with anonymous credentials unless a service-account file is given
     (and always in emulator mode): no Application Default Credentials lookup, which could
     probe the GCE metadata server, ever happens here.
+
+Outside emulator mode firebase-admin checks the RS256 signature against the certificates
+at ``certs_url`` (Google's by default), ``exp``, ``iat``, ``aud``, ``iss`` and ``sub``; this
+module adds ``auth_time`` (present, not in the future), which firebase-admin for Python
+leaves out. A token over :data:`MAX_TOKEN_BYTES` is refused before anything decodes it.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ ID_TOKEN_ISSUER_PREFIX = "https://securetoken.google.com/"
 """Issuer of Firebase ID tokens: this prefix followed by the project id."""
 
 EMULATOR_TOKEN_LIFETIME_SECONDS = 3600
+MAX_TOKEN_BYTES = 8 * 1024
+"""Firebase ID tokens are about 1 KB; anything over this is refused before decoding."""
+_CACHE_ENTRY_OVERHEAD = 1024  # bytes an entry costs beyond its token and claims (estimate)
 _MAX_UID_LENGTH = 128  # firebase-admin rejects a longer "sub"
 
 _apps_lock = threading.Lock()
@@ -114,7 +122,9 @@ class TokenVerifier:
         *,
         emulator: bool,
         credentials_file: Path | None = None,
+        certs_url: str | None = None,
         verified_cache_size: int = 10_000,
+        verified_cache_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         if not project_id:
             raise AuthConfigurationError("a Firebase project id is required")
@@ -125,11 +135,15 @@ class TokenVerifier:
             project_id,
             None if emulator else credentials_file,
         )
+        if certs_url is not None:
+            _use_certificates(self._app, certs_url)
         # A client sends the same ID token for up to an hour: verify it once. Revocation is
         # not checked by verify() either, so a cached answer is the answer verify() gives,
-        # until the token expires.
+        # until the token expires. Bounded by count and by (estimated) bytes.
         self._verified: OrderedDict[str, FirebaseIdentity] = OrderedDict()
         self._verified_max = verified_cache_size
+        self._verified_max_bytes = verified_cache_bytes
+        self._verified_bytes = 0
 
     @property
     def project_id(self) -> str:
@@ -151,9 +165,7 @@ class TokenVerifier:
         cannot be fetched), :class:`AuthConfigurationError` when emulator mode is
         inconsistent.
         """
-        if token is None or not token.strip():
-            raise AuthenticationError("missing token")
-        token = token.strip()
+        token = _checked_size(token)
         self._check_mode()
         try:
             claims = auth.verify_id_token(token, app=self._app)
@@ -165,6 +177,8 @@ class TokenVerifier:
             ) from exc
         except (firebase_exceptions.FirebaseError, ValueError) as exc:
             raise self._rejection(token, exc) from exc
+        if not self._emulator:
+            _check_auth_time(claims)
         return _identity_from_claims(claims)
 
     async def verify_async(self, token: str | None) -> FirebaseIdentity:
@@ -173,20 +187,43 @@ class TokenVerifier:
         Real verification may fetch Google's certificates over HTTP (cached afterwards), so
         it runs in a worker thread; emulator verification is pure CPU and runs inline.
         """
-        if token is not None and (known := self._verified.get(token)) is not None:
+        token = _checked_size(token)
+        if (known := self._verified.get(token)) is not None:
             if self._emulator or time.time() < known.claims.get("exp", 0):
                 self._verified.move_to_end(token)
                 return known
-            del self._verified[token]
+            self._forget(token)
         if self._emulator:
             identity = self.verify(token)
         else:
             identity = await asyncio.to_thread(self.verify, token)
-        assert token is not None
-        self._verified[token] = identity
-        if len(self._verified) > self._verified_max:
-            self._verified.popitem(last=False)
+        self._remember(token, identity)
         return identity
+
+    @property
+    def cached_tokens(self) -> int:
+        return len(self._verified)
+
+    @property
+    def cached_bytes(self) -> int:
+        """The verified-token cache's size estimate (see :func:`_cache_cost`)."""
+        return self._verified_bytes
+
+    def _remember(self, token: str, identity: FirebaseIdentity) -> None:
+        if token in self._verified:
+            self._forget(token)
+        self._verified[token] = identity
+        self._verified_bytes += _cache_cost(token)
+        while self._verified and (
+            len(self._verified) > self._verified_max
+            or self._verified_bytes > self._verified_max_bytes
+        ):
+            oldest, _ = self._verified.popitem(last=False)
+            self._verified_bytes -= _cache_cost(oldest)
+
+    def _forget(self, token: str) -> None:
+        del self._verified[token]
+        self._verified_bytes -= _cache_cost(token)
 
     def _check_mode(self) -> None:
         emulated = _auth_utils.is_emulated()
@@ -211,8 +248,8 @@ class TokenVerifier:
                 and isinstance(issuer, str)
                 and issuer.startswith(ID_TOKEN_ISSUER_PREFIX)
             ):
-                return AuthenticationError(f"token for another project ({audience})")
-        return AuthenticationError(f"invalid token: {_reason(exc)}")
+                return AuthenticationError(f"token for another project ({audience[:64]})")
+        return AuthenticationError(f"invalid token: {_short_reason(exc)}")
 
 
 def mint_emulator_token(
@@ -271,6 +308,47 @@ def _get_or_initialize_app(
         return firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
 
 
+def _use_certificates(app: firebase_admin.App, certs_url: str) -> None:
+    """Make `app` fetch the ID-token signing certificates from `certs_url`.
+
+    firebase-admin has no option for it: its per-app ID-token verifier holds the URL in
+    ``cert_url``. Checked, so a firebase-admin that moved it fails loudly, not silently.
+    """
+    client = auth._get_client(app)
+    verifier = getattr(getattr(client, "_token_verifier", None), "id_token_verifier", None)
+    if verifier is None or not isinstance(getattr(verifier, "cert_url", None), str):
+        raise AuthConfigurationError(
+            "this firebase-admin keeps no ID-token certificate URL to override"
+        )
+    verifier.cert_url = certs_url
+
+
+def _checked_size(token: str | None) -> str:
+    """The stripped token, refused when missing or too large to be a Firebase ID token."""
+    if token is None or not token.strip():
+        raise AuthenticationError("missing token")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_BYTES:
+        raise AuthenticationError(f"token too large (over {MAX_TOKEN_BYTES} bytes)")
+    if not token.isascii():  # a JWT is ASCII, so its length is its size in bytes
+        raise AuthenticationError("invalid token: not a JWT")
+    return token
+
+
+def _check_auth_time(claims: dict[str, Any]) -> None:
+    """firebase-admin for Python does not check ``auth_time``; Firebase requires it, past."""
+    auth_time = claims.get("auth_time")
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+        raise AuthenticationError("invalid token: no auth_time")
+    if auth_time > time.time():
+        raise AuthenticationError("invalid token: auth_time in the future")
+
+
+def _cache_cost(token: str) -> int:
+    """Estimated bytes a cached token costs: the token, claims about as large, overhead."""
+    return 2 * len(token) + _CACHE_ENTRY_OVERHEAD
+
+
 def _identity_from_claims(claims: dict[str, Any]) -> FirebaseIdentity:
     uid = claims.get("uid", claims.get("sub"))
     if not isinstance(uid, str) or not uid:
@@ -291,6 +369,12 @@ def _identity_from_claims(claims: dict[str, Any]) -> FirebaseIdentity:
 
 def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _short_reason(exc: Exception) -> str:
+    """firebase-admin's first sentence (its messages go on with advice and links)."""
+    first = _reason(exc).split(". ", 1)[0].rstrip(".")
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def _b64url_json(value: dict[str, Any]) -> str:

@@ -21,8 +21,11 @@ def wire(core: Core) -> Parts[ProfileServices]:
     settings = core.settings
     auth = TokenVerifier(
         settings.firebase_project_id,
-        emulator=bool(settings.firebase_auth_emulator_host),
+        emulator=settings.emulator_host is not None,
         credentials_file=settings.firebase_credentials_file,
+        certs_url=settings.firebase_certs_url,
+        verified_cache_size=settings.verified_tokens_max,
+        verified_cache_bytes=settings.verified_tokens_max_bytes,
     )
     return Parts(
         ProfileServices(

@@ -187,7 +187,16 @@ async def test_metrics_want_the_bearer_token_when_one_is_set(database_url: str) 
 
 
 async def test_metrics_are_not_served_in_production_without_a_token(database_url: str) -> None:
-    production = Settings(dev_mode=False, leadership_poll_seconds=0.2, db_pool_max=3)
+    production = Settings(
+        mode="production",
+        firebase_project_id="olo-production",
+        agora_app_certificate="0f" * 16,
+        agora_ncs_secret="ncs-production-secret",
+        agora_customer_id="customer",
+        agora_customer_secret="customer-secret",
+        leadership_poll_seconds=0.2,
+        db_pool_max=3,
+    )
     async with serving(create_app(production, database_url, run_worker=False)) as api:
         async with httpx.AsyncClient(base_url=api) as client:
             assert (await client.get("/metrics")).status_code == 404

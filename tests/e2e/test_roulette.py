@@ -57,6 +57,7 @@ CALLS = "{ calls { id kind status coins } }"
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
+        mode="development",
         firebase_auth_emulator_host="127.0.0.1:9099",
         leadership_poll_seconds=0.2,
         media_events="clients",

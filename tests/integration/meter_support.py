@@ -58,6 +58,7 @@ class Worker:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
+            "OLO_MODE": "development",  # as the tests' settings fixture
             "OLO_MEDIA_EVENTS": "clients",
             "OLO_LEADERSHIP_POLL_SECONDS": str(POLL),
             "OLO_METER_SHARDS": str(SHARDS),
