@@ -37,6 +37,7 @@ class NotAuthenticatedError(GraphQLError):
 
     REASONS = (
         "missing token",
+        "token too large",
         "token expired",
         "token for another project",
         "cannot verify token now",

@@ -112,7 +112,7 @@ async def test_a_huge_garbage_token_gets_a_short_unauthenticated_error(api: str)
         body = await post(api, ME, token=garbage)
         assert _codes(body) == ["UNAUTHENTICATED"], body
         message = body["errors"][0]["message"]
-        assert message == "not authenticated: invalid token"
+        assert message in ("not authenticated: invalid token", "not authenticated: token too large")
         assert len(str(body)) < 300
 
 
@@ -174,7 +174,9 @@ async def test_a_crashing_resolver_is_a_masked_internal_error(
 
 
 async def test_metrics_want_the_bearer_token_when_one_is_set(database_url: str) -> None:
-    guarded = Settings(metrics_token="scrape-me", leadership_poll_seconds=0.2, db_pool_max=3)
+    guarded = Settings(
+        mode="development", metrics_token="scrape-me", leadership_poll_seconds=0.2, db_pool_max=3
+    )
     async with serving(create_app(guarded, database_url, run_worker=False)) as api:
         async with httpx.AsyncClient(base_url=api) as client:
             anonymous = await client.get("/metrics")
@@ -224,7 +226,7 @@ async def _closed_within(sock: socket.socket, seconds: float) -> bool:
 async def test_connections_that_send_no_request_are_closed_and_health_still_answers(
     database_url: str,
 ) -> None:
-    settings = Settings(header_timeout_seconds=1.0, db_pool_max=3)
+    settings = Settings(mode="development", header_timeout_seconds=1.0, db_pool_max=3)
     async with _guarded(settings, database_url) as (api, port):
         idle = []
         for _ in range(50):
@@ -247,7 +249,9 @@ async def test_connections_that_send_no_request_are_closed_and_health_still_answ
 
 
 async def test_connections_beyond_the_bound_are_closed_at_once(database_url: str) -> None:
-    settings = Settings(max_connections=5, header_timeout_seconds=30, db_pool_max=3)
+    settings = Settings(
+        mode="development", max_connections=5, header_timeout_seconds=30, db_pool_max=3
+    )
     async with _guarded(settings, database_url) as (_api, port):
         loop = asyncio.get_running_loop()
         socks = []
@@ -266,7 +270,7 @@ async def test_connections_beyond_the_bound_are_closed_at_once(database_url: str
 
 
 async def test_headers_over_the_limit_get_431(database_url: str) -> None:
-    settings = Settings(db_pool_max=3)
+    settings = Settings(mode="development", db_pool_max=3)
     async with _guarded(settings, database_url) as (api, _port):
         async with httpx.AsyncClient(base_url=api, timeout=10) as client:
             huge = await client.post(

@@ -85,6 +85,7 @@ async def test_a_failing_projection_retries_shows_where_it_is_stuck_and_recovers
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = Settings(
+        mode="development",
         firebase_auth_emulator_host="127.0.0.1:9099",
         leadership_poll_seconds=0.2,
         follower_retry_seconds=0.1,
