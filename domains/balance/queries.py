@@ -10,6 +10,8 @@ import asyncpg
 
 from domains.balance.aggregate import AccountKind, account_id_of
 
+_HISTORY_COLUMNS = "position, version, delta, balance, reason, transfer_id, counterparty, at"
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -51,8 +53,8 @@ class BalanceQueries:
     ) -> list[HistoryEntry]:
         """Newest first; `before_version` is the cursor of the previous page."""
         rows = await self.pool.fetch(
-            "SELECT position, version, delta, balance, reason, transfer_id, counterparty, at "
-            "FROM balance_history WHERE account_id = $1 AND version < $2 "
+            f"SELECT {_HISTORY_COLUMNS} FROM balance_history "
+            "WHERE account_id = $1 AND version < $2 "
             "ORDER BY version DESC LIMIT $3",
             account_id_of(owner_id, kind),
             before_version if before_version is not None else 2**62,
@@ -70,8 +72,8 @@ class BalanceQueries:
     ) -> list[HistoryEntry]:
         """Oldest first, the movements after log `position` (what a stream skipped)."""
         rows = await self.pool.fetch(
-            "SELECT position, version, delta, balance, reason, transfer_id, counterparty, at "
-            "FROM balance_history WHERE account_id = $1 AND position > $2 "
+            f"SELECT {_HISTORY_COLUMNS} FROM balance_history "
+            "WHERE account_id = $1 AND position > $2 "
             "ORDER BY version LIMIT $3",
             account_id_of(owner_id, kind),
             position,
