@@ -38,7 +38,6 @@ import binascii
 import json
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from firebase_admin import _auth_utils, auth, credentials
 from firebase_admin import exceptions as firebase_exceptions
 from google.auth.credentials import AnonymousCredentials
 
+from domains.profile.token_cache import VerifiedTokens
 from eventlog import text
 from eventlog.text import InvalidTextError
 
@@ -67,7 +67,6 @@ ID_TOKEN_ISSUER_PREFIX = "https://securetoken.google.com/"
 EMULATOR_TOKEN_LIFETIME_SECONDS = 3600
 MAX_TOKEN_BYTES = 8 * 1024
 """Firebase ID tokens are about 1 KB; anything over this is refused before decoding."""
-_CACHE_ENTRY_OVERHEAD = 1024  # bytes an entry costs beyond its token and claims (estimate)
 _MAX_UID_LENGTH = 128  # firebase-admin rejects a longer "sub"
 
 _apps_lock = threading.Lock()
@@ -139,11 +138,10 @@ class TokenVerifier:
             _use_certificates(self._app, certs_url)
         # A client sends the same ID token for up to an hour: verify it once. Revocation is
         # not checked by verify() either, so a cached answer is the answer verify() gives,
-        # until the token expires. Bounded by count and by (estimated) bytes.
-        self._verified: OrderedDict[str, FirebaseIdentity] = OrderedDict()
-        self._verified_max = verified_cache_size
-        self._verified_max_bytes = verified_cache_bytes
-        self._verified_bytes = 0
+        # until the token expires.
+        self._verified: VerifiedTokens[FirebaseIdentity] = VerifiedTokens(
+            verified_cache_size, verified_cache_bytes
+        )
 
     @property
     def project_id(self) -> str:
@@ -190,14 +188,13 @@ class TokenVerifier:
         token = _checked_size(token)
         if (known := self._verified.get(token)) is not None:
             if self._emulator or time.time() < known.claims.get("exp", 0):
-                self._verified.move_to_end(token)
                 return known
-            self._forget(token)
+            self._verified.forget(token)
         if self._emulator:
             identity = self.verify(token)
         else:
             identity = await asyncio.to_thread(self.verify, token)
-        self._remember(token, identity)
+        self._verified.put(token, identity)
         return identity
 
     @property
@@ -206,24 +203,8 @@ class TokenVerifier:
 
     @property
     def cached_bytes(self) -> int:
-        """The verified-token cache's size estimate (see :func:`_cache_cost`)."""
-        return self._verified_bytes
-
-    def _remember(self, token: str, identity: FirebaseIdentity) -> None:
-        if token in self._verified:
-            self._forget(token)
-        self._verified[token] = identity
-        self._verified_bytes += _cache_cost(token)
-        while self._verified and (
-            len(self._verified) > self._verified_max
-            or self._verified_bytes > self._verified_max_bytes
-        ):
-            oldest, _ = self._verified.popitem(last=False)
-            self._verified_bytes -= _cache_cost(oldest)
-
-    def _forget(self, token: str) -> None:
-        del self._verified[token]
-        self._verified_bytes -= _cache_cost(token)
+        """The verified-token cache's size estimate (see `token_cache.cost`)."""
+        return self._verified.bytes
 
     def _check_mode(self) -> None:
         emulated = _auth_utils.is_emulated()
@@ -342,11 +323,6 @@ def _check_auth_time(claims: dict[str, Any]) -> None:
         raise AuthenticationError("invalid token: no auth_time")
     if auth_time > time.time():
         raise AuthenticationError("invalid token: auth_time in the future")
-
-
-def _cache_cost(token: str) -> int:
-    """Estimated bytes a cached token costs: the token, claims about as large, overhead."""
-    return 2 * len(token) + _CACHE_ENTRY_OVERHEAD
 
 
 def _identity_from_claims(claims: dict[str, Any]) -> FirebaseIdentity:
