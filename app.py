@@ -14,13 +14,9 @@ import asyncpg
 import strawberry
 from fastapi import FastAPI
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
-from strawberry.types.unset import UNSET, UnsetType
 
 from domains.balance import wiring as balance
 from domains.balance.services import BalanceServices
@@ -43,9 +39,10 @@ from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
 from eventlog.followers import Backoff
+from eventlog.graphql_endpoint import GraphQLEndpoint
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
-from eventlog.http_limits import BodyLimit, decode_json
+from eventlog.http_limits import BodyLimit
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
@@ -55,14 +52,7 @@ from eventlog.rates import RateLimits
 from eventlog.reader import LogReader
 from eventlog.settings import Settings
 from eventlog.store import EventStore
-from eventlog.websockets import (
-    SERVER_FULL,
-    USER_FULL,
-    ConnectionGate,
-    RefusingWebSocketAdapter,
-    refuse,
-    refuse_after_init,
-)
+from eventlog.websockets import ConnectionGate
 from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
 from eventlog.writer import GroupCommitWriter
 
@@ -318,63 +308,6 @@ async def start(
     )
 
 
-class _GraphQL(GraphQL[Context[Services], None]):
-    """/graphql over HTTP and websockets, with a fresh olo context per request (per socket),
-    and this process's caps on open websockets."""
-
-    websocket_adapter_class = RefusingWebSocketAdapter
-
-    def __init__(
-        self,
-        running: Callable[[], Olo],
-        schema: strawberry.Schema,
-        gate: ConnectionGate,
-        **options: Any,
-    ):
-        super().__init__(schema, **options)
-        self._running = running
-        self._gate = gate
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            return await super().__call__(scope, receive, send)
-        connection = self._gate.enter()
-        if connection is None:
-            return await refuse(scope, receive, send, *SERVER_FULL)
-        scope["olo.connection"] = connection
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._gate.leave(connection)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return decode_json(data)  # too deeply nested: a 400 like any other malformed body
-
-    async def get_context(self, request: Any, response: Any) -> Context[Services]:
-        context = self._running().context()
-        context.request, context.response = request, response
-        return context
-
-    async def on_ws_connect(self, context: Context[Services]) -> UnsetType | dict[str, object]:
-        """Count the socket as its user's; over their cap it is closed (4430). A socket
-        whose token does not authenticate stays uncounted: its operations say why."""
-        try:
-            viewer = await context.viewer()
-        except NotAuthenticatedError:
-            return UNSET
-        except Exception:
-            # Registering the user failed (the database, say): as before these caps, the
-            # socket stays and its operations report the error; it is not counted meanwhile.
-            log.warning("websocket user not counted: authentication failed", exc_info=True)
-            return UNSET
-        websocket = context.request
-        assert isinstance(websocket, WebSocket)
-        if not self._gate.claim(websocket.scope["olo.connection"], viewer.user_id):
-            refuse_after_init(websocket, *USER_FULL)
-            raise ConnectionRejectionError()
-        return UNSET
-
-
 def create_app(
     settings: Settings,
     database_url: str,
@@ -411,7 +344,7 @@ def create_app(
         redoc_url="/redoc" if development else None,
         openapi_url="/openapi.json" if development else None,
     )
-    graphql = _GraphQL(
+    graphql = GraphQLEndpoint(
         lambda: holder["olo"],
         build_schema(extensions, QueryLimits.from_settings(settings), introspection=development),
         ConnectionGate(settings.ws_max_connections, settings.ws_max_connections_per_user),
