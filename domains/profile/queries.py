@@ -9,6 +9,12 @@ from uuid import UUID
 
 import asyncpg
 
+from domains.profile.projection import ProfileProjection
+from eventlog.followers import log_head
+from eventlog.projection import Watermark
+
+CAUGHT_UP_WAIT = 2.0  # seconds a registration waits for the devices read model
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -31,6 +37,12 @@ class ProfileQueries:
             user_id,
         )
         return Profile(*row) if row else None
+
+    async def caught_up(self, within: float = CAUGHT_UP_WAIT) -> bool:
+        """Wait (at most `within` seconds) until the read model holds everything committed
+        so far: a device is then what the next ring and the `devices` list see."""
+        head = await log_head(self.pool)
+        return await Watermark(self.pool, ProfileProjection.name).reached(head, within=within)
 
     async def has_devices(self, user_id: UUID) -> bool:
         """The user registered a device that a configured push provider can still reach (a

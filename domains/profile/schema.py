@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -173,16 +174,24 @@ class ProfileMutation:
         viewer = await info.context.viewer()
         if limited := await info.context.rate_limited("registerDevice"):
             return limited
-        registering = info.context.services.profiles.register_device(
-            viewer.user_id,
-            platform=input.platform,
-            fcm_token=input.fcm_token,
-            onesignal_id=input.onesignal_id,
-            voip_token=input.voip_token,
-            app_version=input.app_version,
-        )
+        services = info.context.services
+
+        async def registering() -> UUID:
+            device_id = await services.profiles.register_device(
+                viewer.user_id,
+                platform=input.platform,
+                fcm_token=input.fcm_token,
+                onesignal_id=input.onesignal_id,
+                voip_token=input.voip_token,
+                app_version=input.app_version,
+            )
+            await services.profile_queries.caught_up()  # the next ring can wake it
+            return device_id
+
         return await result_of(
-            registering, lambda d: DeviceRegistered(device_id=strawberry.ID(str(d))), PROFILE_ERRORS
+            registering(),
+            lambda d: DeviceRegistered(device_id=strawberry.ID(str(d))),
+            PROFILE_ERRORS,
         )
 
     @strawberry.mutation(description="No more pushes to this device for you.")
@@ -193,6 +202,11 @@ class ProfileMutation:
         parsed = parse_uuid(device_id, "deviceId", "device id")
         if isinstance(parsed, InvalidInput):
             return parsed
-        unregistering = info.context.services.profiles.unregister_device(viewer.user_id, parsed)
+        services = info.context.services
+
+        async def unregistering() -> None:
+            await services.profiles.unregister_device(viewer.user_id, parsed)
+            await services.profile_queries.caught_up()  # no ring wakes it after this
+
         unregistered = DeviceUnregistered(device_id=strawberry.ID(device_id))
-        return await result_of(unregistering, lambda _: unregistered, PROFILE_ERRORS)
+        return await result_of(unregistering(), lambda _: unregistered, PROFILE_ERRORS)

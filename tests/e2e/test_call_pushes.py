@@ -358,3 +358,28 @@ async def test_only_a_device_a_configured_provider_can_push_makes_a_streamer_rea
         await providers.until(1)
         assert providers.new() == [("fcm-ios", "incoming_call", "")]
         await world.mutate(world.caller, HANG_UP, call_id)
+
+
+async def test_a_streamer_rung_just_after_registering_is_reachable_while_the_read_model_lags(
+    settings, database_url, serve, providers: Providers
+) -> None:
+    """registerDevice answers only once the devices read model holds the device: the very next
+    ring reaches it by push, even while the worker's projection is held back."""
+    async with call_world(settings, database_url, serve) as world:
+        held = await world.olo.pool.acquire()
+        try:
+            hold = held.transaction()
+            await hold.start()  # the profile projection cannot move its position past this
+            await held.execute("SELECT 1 FROM olo_tracking WHERE name = 'profile' FOR UPDATE")
+            registering = asyncio.create_task(register(world, world.streamer, PIXEL))
+            await asyncio.sleep(0.5)
+            assert not registering.done()  # waiting for the read model, not answering yet
+            await hold.rollback()
+        finally:
+            await world.olo.pool.release(held)
+        await registering
+
+        call_id = await ring(world)  # at once: no poll for the read model in between
+        await providers.until(1)
+        assert providers.new() == [("fcm-pixel", "incoming_call", "")]
+        await world.mutate(world.caller, HANG_UP, call_id)
