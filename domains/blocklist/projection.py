@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domains.blocklist.aggregate import Block
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.text import storable
 
@@ -45,7 +45,7 @@ class BlocklistProjection:
     name = "blocklist"
     topics = frozenset({Block.Blocked.TOPIC, Block.Unblocked.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:
