@@ -45,7 +45,7 @@ from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
 from eventlog.http_limits import BodyLimit
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
-from eventlog.ops import ops_router, tune_garbage_collector
+from eventlog.ops import log_task_stacks, ops_router, tune_garbage_collector
 from eventlog.policy import PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner, make_tables
 from eventlog.rates import RateLimits
@@ -57,6 +57,7 @@ from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
 from eventlog.writer import GroupCommitWriter
 
 log = logging.getLogger("olo")
+SLOW_STOP_SECONDS = 10.0  # a worker still stopping after this logs where its tasks wait
 
 # Every domain, lowest layer first (adding a domain: its line here, in `Services` and in
 # `wire_domains`).
@@ -219,6 +220,9 @@ class Olo:
         try:
             if self._worker_task is not None:
                 self._worker_task.cancel()
+                if not (await asyncio.wait({self._worker_task}, timeout=SLOW_STOP_SECONDS))[0]:
+                    log.warning("the worker is still stopping after %s s", SLOW_STOP_SECONDS)
+                    log_task_stacks()
                 try:
                     await self._worker_task
                 except asyncio.CancelledError:

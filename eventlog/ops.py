@@ -3,8 +3,10 @@ endpoints, and the garbage collector's tuning."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hmac
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -167,3 +169,20 @@ def tune_garbage_collector(settings: Settings) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(settings.gc_young_threshold, 20, 50)
+
+
+def log_task_stacks() -> None:
+    """Log where every task of the process waits: on `kill -USR1 <worker pid>`, and when a
+    shutdown does not finish (a job that ignores its cancel, a close that hangs)."""
+    for task in asyncio.all_tasks():
+        frames: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and hasattr(awaited, "cr_frame"):
+            frame = awaited.cr_frame
+            if frame is not None:
+                frames.append(
+                    f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+                )
+            awaited = getattr(awaited, "cr_await", None)
+        frames.append(f"  waits on {awaited!r}"[:300])
+        logging.getLogger("olo").warning("task %s:\n%s", task.get_name(), "\n".join(frames))
