@@ -49,7 +49,8 @@ async def blocked_between(tx: Transaction, a: UUID, b: UUID) -> bool:
     return False
 
 
-async def _user_exists(tx: Transaction, user_id: UUID) -> bool:
+async def user_exists(tx: Transaction, user_id: UUID) -> bool:
+    """Is `user_id` a registered user (inside a command, loading before any change)."""
     try:
         return await tx.get(user_id, User) is not None
     except TypeError:  # the id of something that is not a user
@@ -69,7 +70,7 @@ class BlocklistService:
         reason = text.multiline(reason, "reason", REASON_MAX_CHARS)
 
         async def command(tx: Transaction) -> BlockReceipt:
-            if not await _user_exists(tx, blocked_id):
+            if not await user_exists(tx, blocked_id):
                 raise UserNotFoundError(str(blocked_id))
             block = await _load_block(tx, blocker_id, blocked_id)
             if block is None:
