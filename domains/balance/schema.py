@@ -12,7 +12,7 @@ from domains.balance.changes import BalanceChanged
 from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.queries import HistoryEntry
 from domains.balance.services import BalanceServices
-from domains.profile.schema import OwnProfile, own_profile_fields
+from domains.profile.schema import OwnProfile
 from eventlog.api import Context, InvalidArgumentError
 from eventlog.hub import RESYNC
 
@@ -45,6 +45,8 @@ class BalanceHistoryPage:
 
 @strawberry.type(description="You: your profile and your balance.")
 class Me(OwnProfile):
+    """The blocklist domain adds your standing and serves `me` (it is the higher layer)."""
+
     @strawberry.field
     async def balance(self, info: Info[Context[BalanceServices], None]) -> Balance:
         viewer = await info.context.viewer()
@@ -73,12 +75,6 @@ def _cursor_version(after: str | None) -> int | None:
 
 @strawberry.type
 class BalanceQuery:
-    @strawberry.field(description="The signed-in user.")
-    async def me(self, info: Info[Context[BalanceServices], None]) -> Me:
-        viewer = await info.context.viewer()
-        user = await info.context.services.profiles.user(viewer.user_id)
-        return Me(**own_profile_fields(user))
-
     @strawberry.field(
         description="Your wallet's movements, newest first; with `afterPosition`, the ones "
         "after that log position, oldest first (what the `balance` stream skipped)."
