@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from domains.blocklist.review import ensure_not_suspended
 from domains.blocklist.service import blocked_between, user_exists
+from domains.blocklist.standing import SuspendedError
 from domains.favorites.aggregate import Favorite, FavoriteError, check_not_self, favorite_id_of
 from domains.profile.service import UserNotFoundError
 from eventlog.clock import Clock
@@ -102,6 +104,10 @@ class FavoritesService:
         notices through a few minutes apart across a bucket's edge. The notice itself is
         sent by a policy reacting to `OnlineNoticed` (key: the event's id), so a crash right
         after noting still notifies, once."""
+        try:
+            await ensure_not_suspended(self.store, user_id)
+        except SuspendedError:
+            return 0  # out of every feed pending review: nobody is sent to look
         followers = await self.followers_of(user_id)
         slots = asyncio.Semaphore(NOTICE_CONCURRENCY)
 
