@@ -82,12 +82,18 @@ class FavoritesService:
         return await self.store.transact(command)
 
     async def drop_pair(self, a: UUID, b: UUID) -> None:
-        """A block between `a` and `b`: neither follows the other any more (idempotent)."""
+        """A block between `a` and `b`: neither follows the other any more (idempotent).
+
+        A pair that never had a favorite gets one, not following: an `add` that read the
+        block before it landed and commits after this then conflicts with it, runs again,
+        and sees the block, so no favorite survives a block."""
 
         async def command(tx: Transaction) -> None:
-            found = [await _load(tx, a, b), await _load(tx, b, a)]
-            for favorite in found:
-                if favorite is not None:
+            found = [(a, b, await _load(tx, a, b)), (b, a, await _load(tx, b, a))]
+            for follower_id, favorite_id, favorite in found:
+                if favorite is None:
+                    tx.add(Favorite(follower_id=follower_id, favorite_id=favorite_id))
+                else:
                     favorite.remove("blocked")
 
         await self.store.transact(command)

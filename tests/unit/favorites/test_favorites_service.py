@@ -108,3 +108,14 @@ async def test_drop_pair_removes_both_ways_and_is_idempotent() -> None:
     await world.favorites.drop_pair(ann, bob)
     await world.favorites.drop_pair(ann, bob)
     assert world.topics() == [Favorite.Removed.TOPIC, Favorite.Removed.TOPIC]
+
+
+async def test_drop_pair_leaves_a_pair_that_never_followed_a_tombstone() -> None:
+    """So an add racing the block conflicts with it instead of outliving it."""
+    world = World()
+    ann, bob = await world.users("ann", "bob")
+    world.topics()
+    await world.favorites.drop_pair(ann, bob)
+    await world.favorites.drop_pair(ann, bob)
+    assert world.topics() == [Favorite.Created.TOPIC, Favorite.Created.TOPIC]
+    assert (await world.favorites.add(ann, bob)).changed  # no block here: adding works
