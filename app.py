@@ -49,7 +49,7 @@ from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
 from eventlog.ops import ops_router, tune_garbage_collector
 from eventlog.policy import PolicyRunner
-from eventlog.projection import Projection, ProjectionRunner
+from eventlog.projection import Projection, ProjectionRunner, make_tables
 from eventlog.rates import RateLimits
 from eventlog.reader import LogReader
 from eventlog.settings import Settings
@@ -274,7 +274,7 @@ async def start(
         async with pool.acquire() as conn:
             await create_log_schema(conn)
             for projection in projections(extensions):
-                await projection.create_tables(conn)
+                await make_tables(conn, projection)
     writer = GroupCommitWriter(
         pool, batch_max=settings.writer_batch_max, retries=settings.writer_retries
     )

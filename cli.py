@@ -133,6 +133,7 @@ async def run_worker(settings: Settings) -> None:
     olo = await start(settings, database_url(settings))
     await olo.services.tariffs.ensure_seeded()
     olo.start_worker()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_task_stacks)
     try:
         if settings.worker_ops_port is None:
             await asyncio.Event().wait()
@@ -140,6 +141,22 @@ async def run_worker(settings: Settings) -> None:
             await serve_worker_ops(settings, olo, settings.worker_ops_port)
     finally:
         await olo.close()
+
+
+def log_task_stacks() -> None:
+    """`kill -USR1 <worker pid>`: log where every task of the process waits (a stuck job)."""
+    for task in asyncio.all_tasks():
+        frames: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and hasattr(awaited, "cr_frame"):
+            frame = awaited.cr_frame
+            if frame is not None:
+                frames.append(
+                    f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+                )
+            awaited = getattr(awaited, "cr_await", None)
+        frames.append(f"  waits on {awaited!r}"[:300])
+        log.warning("task %s:\n%s", task.get_name(), "\n".join(frames))
 
 
 async def serve_worker_ops(settings: Settings, olo: Olo, port: int) -> None:

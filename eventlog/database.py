@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -137,3 +138,48 @@ async def create_log_schema(conn: Connection) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(7310001)")
         await conn.execute(_INSERT_FUNCTION_SQL)
         await conn.execute(_TRACKING_SQL)
+
+
+class SchemaConnection(Protocol):
+    """What making a read model's tables may do: run DDL (a connection, or `DdlOnce`)."""
+
+    async def execute(self, statement: str, *args: Any) -> str: ...
+
+
+class DdlOnce:
+    """A connection for making tables that runs each DDL text once per database.
+
+    `CREATE INDEX IF NOT EXISTS` takes its table's SHARE lock and `ALTER TABLE ... ADD COLUMN
+    IF NOT EXISTS` its ACCESS EXCLUSIVE lock even when there is nothing to do. Run at every
+    start, they queued behind whatever wrote the table, and every read and write of it queued
+    behind them: a worker started during traffic stalled it (and itself). A text that ran
+    once is recorded by its digest and skipped after; a changed text (a new column) runs once.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._applied: set[str] | None = None
+
+    async def execute(self, statement: str, *args: Any) -> str:
+        digest = hashlib.sha256(statement.encode()).hexdigest()
+        if self._applied is None:
+            await self._conn.execute(_DDL_APPLIED_SQL)  # IF NOT EXISTS of a table: no lock
+            self._applied = {
+                r[0] for r in await self._conn.fetch("SELECT digest FROM olo_ddl_applied")
+            }
+        if digest in self._applied:
+            return "SKIPPED"
+        result = await self._conn.execute(statement, *args)
+        await self._conn.execute(
+            "INSERT INTO olo_ddl_applied (digest) VALUES ($1) ON CONFLICT DO NOTHING", digest
+        )
+        self._applied.add(digest)
+        return str(result)
+
+
+_DDL_APPLIED_SQL = """
+CREATE TABLE IF NOT EXISTS olo_ddl_applied (
+    digest text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""

@@ -29,6 +29,7 @@ class _Job:
     task: asyncio.Task[None] | None = field(default=None)
 
 
+STOP_WARNING_SECONDS = 10.0  # a job handed back and still running this long is logged
 WORKERS = "workers"  # every Leadership session holds this lock shared: a count of workers
 
 
@@ -128,9 +129,12 @@ class Leadership:
         for group, share in shares.items():
             for job in self._led_in(group)[share:]:
                 assert job.task is not None
-                job.task.cancel()
-                await asyncio.gather(job.task, return_exceptions=True)
                 log.info("handing %s back (fair share of %s: %d)", job.name, group, share)
+                job.task.cancel()
+                while not (await asyncio.wait({job.task}, timeout=STOP_WARNING_SECONDS))[0]:
+                    log.warning(
+                        "%s has not stopped %s s after its cancel", job.name, STOP_WARNING_SECONDS
+                    )
                 await self._release(job)
 
     def _on_terminated(self, _conn: object) -> None:

@@ -15,7 +15,7 @@ import asyncpg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from eventlog.application import EVENTS_TABLE
-from eventlog.database import Connection
+from eventlog.database import Connection, DdlOnce, SchemaConnection
 from eventlog.hub import change_payloads
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class Projection(Protocol):
     name: str
     topics: frozenset[str]
 
-    async def create_tables(self, conn: Connection) -> None: ...
+    async def create_tables(self, conn: SchemaConnection) -> None: ...
 
     async def clear(self, conn: Connection) -> None: ...
 
@@ -141,6 +141,11 @@ async def applied_position(conn: Connection | asyncpg.Pool, name: str) -> int:
     )
 
 
+async def make_tables(conn: Connection, projection: Projection) -> None:
+    """Make what a read model lacks, locking no table for what it has (`DdlOnce`)."""
+    await projection.create_tables(DdlOnce(conn))
+
+
 class Watermark:
     """How far a projection has read the log, as last seen: waiting for it to reach a
     position costs a query only while it is behind."""
@@ -198,7 +203,7 @@ class ProjectionRunner:
 
     async def prepare(self) -> None:
         async with self._pool.acquire() as conn:
-            await self.projection.create_tables(conn)
+            await make_tables(conn, self.projection)
             self.position = await tracked_position(conn, self.projection.name)
 
     async def run_page(self) -> int:
@@ -270,7 +275,7 @@ async def rebuild(
 ) -> None:
     """Drop a projection's rows and position and build it again from the first event."""
     async with pool.acquire() as conn:
-        await runner.projection.create_tables(conn)
+        await make_tables(conn, runner.projection)
         async with conn.transaction():
             await runner.projection.clear(conn)
             await conn.execute(

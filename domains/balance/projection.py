@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domains.balance.aggregate import Account, Transfer
 from domains.balance.changes import BalanceChanged
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 BALANCE_CHANNEL = "olo_balance"
@@ -57,7 +57,7 @@ class BalanceProjection:
         }
     )
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

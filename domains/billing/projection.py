@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domains.billing.aggregate import CallKind, Tariff, tariff_id_of
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 _TABLES = """
@@ -26,7 +26,7 @@ class TariffProjection:
     name = "billing.tariffs"
     topics = frozenset({Tariff.Published.TOPIC, Tariff.Revised.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

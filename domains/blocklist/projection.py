@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domains.blocklist.aggregate import Block
 from domains.blocklist.standing import Standing
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.text import storable
 
@@ -46,7 +46,7 @@ class BlocklistProjection:
     name = "blocklist"
     topics = frozenset({Block.Blocked.TOPIC, Block.Unblocked.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:
@@ -139,7 +139,7 @@ class SuspensionsProjection:
     name = "blocklist.suspensions"
     topics = frozenset({Standing.Suspended.TOPIC, Standing.Lifted.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS blocklist_suspensions ("
             " user_id uuid PRIMARY KEY, suspended_at double precision NOT NULL,"

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domains.favorites.aggregate import Favorite
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 _TABLES = """
@@ -38,7 +38,7 @@ class FavoritesProjection:
     name = "favorites"
     topics = frozenset({Favorite.Added.TOPIC, Favorite.Removed.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

@@ -12,7 +12,7 @@ from domains.notification.aggregate import (
     NotificationStatus,
 )
 from domains.notification.changes import NotificationAnnounced
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 NOTIFICATIONS_CHANNEL = "olo_notifications"
@@ -70,7 +70,7 @@ class NotificationProjection:
         }
     )
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domains.profile.aggregate import Device, User
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.text import storable
 
@@ -50,7 +50,7 @@ class ProfileProjection:
         }
     )
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

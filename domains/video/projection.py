@@ -13,7 +13,7 @@ from uuid import UUID
 from domains.video.aggregate import Call, CallStatus, Side
 from domains.video.changes import CallChanged, EarningsChanged
 from domains.video.lines import Availability
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 CALLS_CHANNEL = "olo_calls"
@@ -111,7 +111,7 @@ class CallProjection:
     def __init__(self) -> None:
         self._parties: dict[UUID, tuple[UUID, UUID]] = {}
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(_TABLES)
 
     async def clear(self, conn: Connection) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from domains.video.changes import CallChanged
 from domains.video.projection import CALLS_CHANNEL
 from domains.video.roulette import Roulette
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 
 
@@ -23,7 +23,7 @@ class RouletteProjection:
     name = "video.roulette_events"
     topics = frozenset({Roulette.Matched.TOPIC, Roulette.Exhausted.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         return None
 
     async def clear(self, conn: Connection) -> None:

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from app import Extension, Services, create_app
 from domains.balance.aggregate import Account
 from eventlog.api import Context
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.settings import Settings
 from eventlog.wiring import Domain
@@ -29,7 +29,7 @@ class CreditsProjection:
     name = "test.credits"
     topics = frozenset({Account.Opened.TOPIC, Account.Credited.TOPIC})
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS test_credits "
             "(account_id uuid PRIMARY KEY, owner_id uuid NOT NULL, n int NOT NULL)"

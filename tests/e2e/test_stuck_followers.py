@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import Extension, Olo, Services, create_app
 from cli import serve_worker_ops
 from domains.profile.aggregate import User
-from eventlog.database import Connection
+from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.settings import Settings
 from eventlog.wiring import Domain
@@ -37,7 +37,7 @@ class FlakyProjection:
     topics = frozenset({User.Registered.TOPIC})
     refuse = True
 
-    async def create_tables(self, conn: Connection) -> None:
+    async def create_tables(self, conn: SchemaConnection) -> None:
         await conn.execute("CREATE TABLE IF NOT EXISTS test_flaky (name text PRIMARY KEY)")
 
     async def clear(self, conn: Connection) -> None:

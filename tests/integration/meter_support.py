@@ -88,6 +88,15 @@ class Worker:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def stop_and_report(self, failed: bool) -> None:
+        """Kill it and print its log's end; after a failure, first have it log where each
+        of its tasks waits (SIGUSR1), and print more of the log."""
+        if failed and self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+        self.kill()
+        print(self.tail(400 if failed else 40))
+
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return f"--- {self.name} ---\n" + "\n".join(text.splitlines()[-lines:])

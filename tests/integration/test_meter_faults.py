@@ -90,6 +90,7 @@ async def test_checkpoints_due_while_the_meter_is_dead_are_charged_once_when_it_
 ) -> None:
     olo = await started(settings, database_url)
     workers: list[Worker] = []
+    failed = False
     try:
         pairs = await connect_calls(olo, CALLS)
         workers.append(Worker("first", database_url, tmp_path))
@@ -115,10 +116,12 @@ async def test_checkpoints_due_while_the_meter_is_dead_are_charged_once_when_it_
         assert_outage_caught_up(charges, calls, killed_at, back_at)
         assert len(open_then) >= CALLS * 3 // 4  # every rich caller's call was still going
         await finish(olo, pg, pairs)
+    except BaseException:
+        failed = True
+        raise
     finally:
         for worker in workers:
-            worker.kill()
-            print(worker.tail())
+            worker.stop_and_report(failed)
         await olo.close()
 
 
@@ -127,6 +130,7 @@ async def test_a_second_worker_takes_over_the_dead_workers_shards_and_bills_on(
 ) -> None:
     olo = await started(settings, database_url)
     workers: list[Worker] = []
+    failed = False
     try:
         pairs = await connect_calls(olo, CALLS)
         workers += [Worker("a", database_url, tmp_path), Worker("b", database_url, tmp_path)]
@@ -143,10 +147,12 @@ async def test_a_second_worker_takes_over_the_dead_workers_shards_and_bills_on(
         await asyncio.sleep(BILLING)
         await assert_billed_until(olo, pairs, time.time() - LATE)
         await finish(olo, pg, pairs)
+    except BaseException:
+        failed = True
+        raise
     finally:
         for worker in workers:
-            worker.kill()
-            print(worker.tail())
+            worker.stop_and_report(failed)
         await olo.close()
 
 
