@@ -24,6 +24,8 @@ from domains.billing import wiring as billing
 from domains.billing.services import BillingServices
 from domains.blocklist import wiring as blocklist
 from domains.blocklist.services import BlocklistServices
+from domains.favorites import wiring as favorites
+from domains.favorites.services import FavoritesServices
 from domains.notification import wiring as notification
 from domains.notification.services import NotificationServices
 from domains.payment import wiring as payment
@@ -69,11 +71,13 @@ DOMAINS: tuple[Domain[Any], ...] = (
     video.DOMAIN,
     payment.DOMAIN,
     notification.DOMAIN,
+    favorites.DOMAIN,
 )
 
 
 @dataclass(frozen=True)
 class Services(
+    FavoritesServices,
     NotificationServices,
     PaymentServices,
     VideoServices,
@@ -96,6 +100,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
     notification_parts = notification.wire(
         core, profile_parts.services, balance_parts.services, video_parts.services
     )
+    favorites_parts = favorites.wire(core, profile_parts.services, notification_parts.services)
     return [
         profile_parts,
         balance_parts,
@@ -104,6 +109,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         video_parts,
         payment_parts,
         notification_parts,
+        favorites_parts,
     ]
 
 

@@ -27,6 +27,7 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "block": "30/minute",
     "updateProfile": "30/minute",
     "registerDevice": "20/minute",
+    "addFavorite": "60/minute",  # favorites
 }
 
 GOOGLE_ID_TOKEN_CERTS_URL = (
@@ -157,6 +158,12 @@ class Settings(BaseSettings):
     push_concurrency: int = 100  # notifications being pushed per dispatcher shard
     push_connections: int = 64  # requests a worker has at the providers at once (per provider)
     push_shards: int = 4  # notifications are pushed in this many shards, each led by one worker
+    # favorites and the blocklist's review (issue 11): a follower hears of a favorite coming
+    # online at most once per this many hours; K distinct abuse blocks within the window
+    # suspend the blocked user pending review.
+    favorite_online_hours: float = Field(default=6.0, gt=0)
+    suspend_after_blocks: int = Field(default=3, ge=1)
+    suspend_window_hours: float = Field(default=24.0, gt=0)
 
     @property
     def push_providers(self) -> frozenset[str]:

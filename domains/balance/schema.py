@@ -8,13 +8,17 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from domains.balance.aggregate import AccountKind
 from domains.balance.changes import BalanceChanged
 from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.queries import HistoryEntry
 from domains.balance.services import BalanceServices
-from domains.profile.schema import OwnProfile, own_profile_fields
+from domains.profile.schema import OwnProfile
 from eventlog.api import Context, InvalidArgumentError
 from eventlog.hub import RESYNC
+
+# Registered as the GraphQL enum `AccountKind` (strawberry marks the class itself).
+strawberry.enum(AccountKind, name="AccountKind", description="Which of your accounts.")
 
 
 @strawberry.type(description="Coins in your wallet, with the log position they are as of.")
@@ -45,6 +49,8 @@ class BalanceHistoryPage:
 
 @strawberry.type(description="You: your profile and your balance.")
 class Me(OwnProfile):
+    """The blocklist domain adds your standing and serves `me` (it is the higher layer)."""
+
     @strawberry.field
     async def balance(self, info: Info[Context[BalanceServices], None]) -> Balance:
         viewer = await info.context.viewer()
@@ -73,15 +79,10 @@ def _cursor_version(after: str | None) -> int | None:
 
 @strawberry.type
 class BalanceQuery:
-    @strawberry.field(description="The signed-in user.")
-    async def me(self, info: Info[Context[BalanceServices], None]) -> Me:
-        viewer = await info.context.viewer()
-        user = await info.context.services.profiles.user(viewer.user_id)
-        return Me(**own_profile_fields(user))
-
     @strawberry.field(
         description="Your wallet's movements, newest first; with `afterPosition`, the ones "
-        "after that log position, oldest first (what the `balance` stream skipped)."
+        "after that log position, oldest first (what the `balance` stream skipped). "
+        "`account: EARNINGS`: a streamer's earnings instead (credits, payouts, fines)."
     )
     async def balance_history(
         self,
@@ -89,15 +90,18 @@ class BalanceQuery:
         first: int = 20,
         after: str | None = None,
         after_position: int | None = None,
+        account: AccountKind = AccountKind.WALLET,
     ) -> BalanceHistoryPage:
         viewer = await info.context.viewer()
         first = max(1, min(first, 100))
         queries = info.context.services.balance_queries
         if after_position is not None:
-            rows = await queries.history_after(viewer.user_id, after_position, limit=first)
+            rows = await queries.history_after(
+                viewer.user_id, after_position, kind=account, limit=first
+            )
             return BalanceHistoryPage(entries=[_entry(r) for r in rows], next_cursor=None)
         rows = await queries.history(
-            viewer.user_id, before_version=_cursor_version(after), limit=first + 1
+            viewer.user_id, kind=account, before_version=_cursor_version(after), limit=first + 1
         )
         entries = [_entry(r) for r in rows[:first]]
         return BalanceHistoryPage(

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domains.blocklist.aggregate import Block
+from domains.blocklist.standing import Standing
 from eventlog.database import Connection, SchemaConnection
 from eventlog.projection import Recorded
 from eventlog.text import storable
@@ -130,3 +131,45 @@ _REPORT_COLUMNS = [
     "blocked_at",
     "unblocked_at",
 ]
+
+
+class SuspensionsProjection:
+    """Who is suspended pending review now (feeds leave them out)."""
+
+    name = "blocklist.suspensions"
+    topics = frozenset({Standing.Suspended.TOPIC, Standing.Lifted.TOPIC})
+
+    async def create_tables(self, conn: SchemaConnection) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS blocklist_suspensions ("
+            " user_id uuid PRIMARY KEY, suspended_at double precision NOT NULL,"
+            " position bigint NOT NULL)"
+        )
+
+    async def clear(self, conn: Connection) -> None:
+        await conn.execute("TRUNCATE blocklist_suspensions")
+
+    async def apply(
+        self, conn: Connection, events: Sequence[Recorded]
+    ) -> dict[str, list[tuple[str, Any]]]:
+        last: dict[UUID, tuple[float, int] | None] = {}  # None: lifted
+        for recorded in events:
+            e = recorded.event
+            if isinstance(e, Standing.Suspended):
+                last[e.user_id] = (e.at, recorded.position)
+            elif isinstance(e, Standing.Lifted):
+                last[e.user_id] = None
+        lifted = [user for user, row in last.items() if row is None]
+        if lifted:
+            await conn.execute(
+                "DELETE FROM blocklist_suspensions WHERE user_id = ANY($1::uuid[])", lifted
+            )
+        suspended = [(user, *row) for user, row in last.items() if row is not None]
+        if suspended:
+            await conn.executemany(
+                "INSERT INTO blocklist_suspensions (user_id, suspended_at, position) "
+                "VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET "
+                "suspended_at = excluded.suspended_at, position = excluded.position",
+                suspended,
+            )
+        return {}

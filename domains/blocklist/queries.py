@@ -31,3 +31,11 @@ class BlocklistQueries:
             limit,
         )
         return [BlockedUser(*r) for r in rows]
+
+    async def suspended(self, user_ids: list[UUID]) -> set[UUID]:
+        """Which of `user_ids` are suspended pending review (feeds leave them out)."""
+        rows = await self.pool.fetch(
+            "SELECT user_id FROM blocklist_suspensions WHERE user_id = ANY($1::uuid[])",
+            user_ids,
+        )
+        return {r[0] for r in rows}

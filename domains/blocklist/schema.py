@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Protocol
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
+from domains.balance.schema import Me as BalanceMe
 from domains.blocklist.aggregate import NotBlockedError, ReasonTooLongError, SelfBlockError
+from domains.blocklist.review import ReviewService
 from domains.blocklist.service import BlockReceipt
 from domains.blocklist.services import BlocklistServices
-from domains.profile.service import UserNotFoundError
+from domains.blocklist.standing import BlockCategory, SuspendedError
+from domains.profile.schema import own_profile_fields
+from domains.profile.service import ProfileService, UserNotFoundError
 from eventlog.api import (
     Context,
     ErrorResults,
@@ -23,6 +27,46 @@ from eventlog.api import (
     result_of,
     shown,
 )
+
+# Registered as the GraphQL enum `BlockCategory` (strawberry marks the class itself).
+strawberry.enum(
+    BlockCategory,
+    name="BlockCategory",
+    description="Why you block someone. HARASSMENT, INDECENCY and SCAM report abuse: enough "
+    "distinct reports within a window suspend the user pending review.",
+)
+
+
+@strawberry.type(description="Your account is suspended pending review: you cannot do this.")
+class Suspended:
+    message: str
+
+
+@strawberry.type(description="Your account's suspension pending review.")
+class Suspension:
+    suspended_at: datetime
+
+
+class _MeServices(Protocol):
+    """What `me` reads: the profile, and the viewer's standing (the running services
+    record has both)."""
+
+    @property
+    def profiles(self) -> ProfileService: ...
+
+    @property
+    def review(self) -> ReviewService: ...
+
+
+@strawberry.type(name="Me", description="You: your profile, your balance, your standing.")
+class Me(BalanceMe):
+    @strawberry.field(description="Your suspension pending review; null when there is none.")
+    async def suspension(self, info: Info[Context[_MeServices], None]) -> Suspension | None:
+        viewer = await info.context.viewer()
+        found = await info.context.services.review.suspension(viewer.user_id)
+        if found is None:
+            return None
+        return Suspension(suspended_at=datetime.fromtimestamp(found.suspended_at, UTC))
 
 
 @strawberry.type(description="Someone you blocked: no calls or matches between you.")
@@ -64,6 +108,9 @@ BLOCKLIST_ERRORS: ErrorResults = {
     NotBlockedError: lambda e: NotFound(message=str(e)),
 }
 
+# For the mutations of every domain that refuse a suspended user (video, chat, gifts).
+SUSPENDED_ERRORS: ErrorResults = {SuspendedError: lambda e: Suspended(message=str(e))}
+
 
 def _blocked(receipt: BlockReceipt) -> UserBlocked:
     return UserBlocked(
@@ -75,6 +122,12 @@ def _blocked(receipt: BlockReceipt) -> UserBlocked:
 
 @strawberry.type
 class BlocklistQuery:
+    @strawberry.field(description="The signed-in user.")
+    async def me(self, info: Info[Context[_MeServices], None]) -> Me:
+        viewer = await info.context.viewer()
+        user = await info.context.services.profiles.user(viewer.user_id)
+        return Me(**own_profile_fields(user))
+
     @strawberry.field(description="The users you blocked, newest first.")
     async def blocked(self, info: Info[Context[BlocklistServices], None]) -> list[BlockedUser]:
         viewer = await info.context.viewer()
@@ -98,6 +151,7 @@ class BlocklistMutation:
         info: Info[Context[BlocklistServices], None],
         user_id: strawberry.ID,
         reason: str | None = "",
+        category: BlockCategory | None = None,
     ) -> BlockResult:
         viewer = await info.context.viewer()
         blocked_id = _user_id(user_id)
@@ -105,7 +159,9 @@ class BlocklistMutation:
             return blocked_id
         if limited := await info.context.rate_limited("block"):
             return limited
-        blocking = info.context.services.blocklist.block(viewer.user_id, blocked_id, reason or "")
+        blocking = info.context.services.blocklist.block(
+            viewer.user_id, blocked_id, reason or "", category or BlockCategory.OTHER
+        )
         return await result_of(blocking, _blocked, BLOCKLIST_ERRORS)
 
     @strawberry.mutation(description="Lift your block of a user.")

@@ -27,6 +27,7 @@ class NotificationKind(StrEnum):
     # The call stopped ringing (answered, declined, cancelled, missed): dismisses the ringing
     # that a push started on the user's devices. Push only, at once, and never muted.
     RINGING_ENDED = "ringing_ended"
+    FAVORITE_ONLINE = "favorite_online"  # a user you favorited came online (favorites)
 
 
 PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})

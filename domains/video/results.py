@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from domains.balance.aggregate import InsufficientFundsError
+from domains.blocklist.schema import SUSPENDED_ERRORS
 from domains.video.aggregate import CallError
 from domains.video.ringing import (
     BlockedError,
@@ -66,4 +67,5 @@ VIDEO_ERRORS: ErrorResults = {
     NoStreamerAvailableError: lambda e: NoStreamerAvailable(message=str(e)),
     UnknownRouletteError: lambda e: NotFound(message=str(e)),
     RouletteStateError: lambda e: CallNotPossible(message=str(e)),
+    **SUSPENDED_ERRORS,
 }

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.balance.aggregate import InsufficientFundsError
 from domains.billing.aggregate import CallKind
+from domains.blocklist.review import ensure_not_suspended
 from domains.video.aggregate import Call, CallError, CallStatus
 from domains.video.lines import Line, line_id_of
 from domains.video.ringing import CallerBusyError
@@ -189,7 +190,8 @@ class RouletteService:
 
     async def start(self, caller_id: UUID) -> tuple[Roulette, Call]:
         """Offer a random available streamer. Raises NoStreamerAvailable, InsufficientFunds,
-        CallerBusy."""
+        CallerBusy, Suspended."""
+        await ensure_not_suspended(self.store, caller_id)
         session_id = uuid4()
         found = await self._ring_someone(session_id, caller_id, exclude=())
         if found is None:

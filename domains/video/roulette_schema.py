@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domains.blocklist.schema import Suspended
 from domains.video.aggregate import Call
 from domains.video.results import (
     VIDEO_ERRORS,
@@ -32,7 +33,12 @@ class RouletteView:
 
 
 StartRouletteResult = Annotated[
-    RouletteView | NoStreamerAvailable | InsufficientFunds | CalleeUnavailable | RateLimited,
+    RouletteView
+    | NoStreamerAvailable
+    | InsufficientFunds
+    | CalleeUnavailable
+    | Suspended
+    | RateLimited,
     strawberry.union("StartRouletteResult"),
 ]
 CancelRouletteResult = Annotated[

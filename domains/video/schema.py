@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from domains.billing.aggregate import CallKind
+from domains.blocklist.schema import Suspended
 from domains.video.access import MediaPass
 from domains.video.aggregate import Call, CallError, Side
 from domains.video.changes import CallChanged, EarningsChanged
@@ -77,6 +78,7 @@ RequestCallResult = Annotated[
     | CalleeUnavailable
     | InsufficientFunds
     | Blocked
+    | Suspended
     | CallNotPossible
     | InvalidInput
     | NotFound
@@ -85,6 +87,10 @@ RequestCallResult = Annotated[
 ]
 CallResult = Annotated[
     CallView | CallNotPossible | InvalidInput | NotFound, strawberry.union("CallResult")
+]
+AcceptCallResult = Annotated[
+    CallView | Suspended | CallNotPossible | InvalidInput | NotFound,
+    strawberry.union("AcceptCallResult"),
 ]
 JoinCallResult = Annotated[
     MediaJoin | CallNotPossible | InvalidInput | NotFound, strawberry.union("JoinCallResult")
@@ -158,7 +164,7 @@ async def _on_device(
     call_id: str,
     device_id: str | None,
     run: Callable[[CallService, UUID, UUID, UUID | None], Awaitable[Call]],
-) -> CallView | CallNotPossible | InvalidInput | NotFound:
+) -> CallView | Suspended | CallNotPossible | InvalidInput | NotFound:
     """A call command the app sends from one of the user's devices (`deviceId`, optional)."""
     device = None if device_id is None else parse_uuid(device_id, "deviceId", "device id")
     if isinstance(device, InvalidInput):
@@ -240,14 +246,16 @@ class VideoMutation:
     )
     async def accept_call(
         self, info: Info[Context[VideoServices], None], call_id: str, device_id: str | None = None
-    ) -> CallResult:
+    ) -> AcceptCallResult:
         return await _on_device(info, call_id, device_id, CallService.accept_call)
 
     @strawberry.mutation(description="Decline a call ringing for you (on device `deviceId`).")
     async def decline_call(
         self, info: Info[Context[VideoServices], None], call_id: str, device_id: str | None = None
     ) -> CallResult:
-        return await _on_device(info, call_id, device_id, CallService.decline_call)
+        declined = await _on_device(info, call_id, device_id, CallService.decline_call)
+        assert not isinstance(declined, Suspended)  # declining is no suspended user's act
+        return declined
 
     @strawberry.mutation(description="End (or cancel) a call; it is settled to the second.")
     async def hang_up(self, info: Info[Context[VideoServices], None], call_id: str) -> CallResult:

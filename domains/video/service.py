@@ -13,6 +13,7 @@ from domains.balance.aggregate import (
 )
 from domains.balance.service import AccountRef
 from domains.billing.aggregate import CallKind, Tariff, tariff_id_of
+from domains.blocklist.review import check_not_suspended
 from domains.blocklist.service import blocked_between
 from domains.profile.aggregate import User
 from domains.video.access import MediaAccess, MediaPass
@@ -79,12 +80,14 @@ class CallService:
         roulette_id: UUID | None = None,
         ring_seconds: float | None = None,
     ) -> Call:
-        """Ring a streamer. Raises CalleeUnavailable/CallerBusy/Blocked/InsufficientFunds."""
+        """Ring a streamer. Raises CalleeUnavailable/CallerBusy/Blocked/InsufficientFunds/
+        Suspended (the caller)."""
         check_not_self(caller_id, callee_id)
         reachable = await self.is_reachable(callee_id)
         ring = self.timings.ring_seconds if ring_seconds is None else ring_seconds
 
         async def command(tx: Transaction) -> Call:
+            await check_not_suspended(tx, caller_id)
             facts = await _load_ring(tx, caller_id, callee_id, CallKind(kind), reachable)
             check_can_ring(facts)
             now = self.clock.now()
@@ -116,6 +119,7 @@ class CallService:
             call = await _party_call(tx, call_id, user_id)
             if call.side_of(user_id) is not Side.STREAMER:
                 raise CallStateError("only the streamer can answer")
+            await check_not_suspended(tx, user_id)
             tariff = await tx.get(tariff_id_of(call.kind), Tariff)
             assert tariff is not None
             await load_for(
