@@ -27,6 +27,7 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "block": "30/minute",
     "updateProfile": "30/minute",
     "registerDevice": "20/minute",
+    "sendGift": "60/minute",  # gift: a gift moves coins and notifies the streamer
 }
 
 GOOGLE_ID_TOKEN_CERTS_URL = (

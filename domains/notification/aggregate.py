@@ -27,6 +27,7 @@ class NotificationKind(StrEnum):
     # The call stopped ringing (answered, declined, cancelled, missed): dismisses the ringing
     # that a push started on the user's devices. Push only, at once, and never muted.
     RINGING_ENDED = "ringing_ended"
+    GIFT_RECEIVED = "gift_received"  # a streamer was sent a gift (gift domain)
 
 
 PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})
