@@ -119,21 +119,22 @@ async def test_refusals_commit_nothing() -> None:
     await catalog.set_active(ROSE, False)
     await world.blocklist.block(sam, bob)
     world.store.take_events()
-    refusals = [
-        (ann, sam, TEDDY, {}, InsufficientFundsError),
-        (ann, ann, TEDDY, {}, SelfGiftError),
-        (ann, bob, gift_id_of("heart"), {}, NotAStreamerError),
-        (ann, uuid4(), gift_id_of("heart"), {}, NotAStreamerError),
-        (ann, sam, uuid4(), {}, UnknownGiftError),
-        (ann, sam, sam, {}, UnknownGiftError),  # an id of something else
-        (ann, sam, ROSE, {}, GiftInactiveError),
-        (bob, sam, gift_id_of("heart"), {}, GiftBlockedError),
-        (ann, sam, gift_id_of("heart"), {"call_id": uuid4()}, CallNotOngoingError),
-        (ann, sam, gift_id_of("heart"), {"key": "has space"}, InvalidTextError),
+    heart = gift_id_of("heart")
+    refusals: list[tuple[UUID, UUID, UUID, str, UUID | None, type[Exception]]] = [
+        (ann, sam, TEDDY, "k", None, InsufficientFundsError),
+        (ann, ann, TEDDY, "k", None, SelfGiftError),
+        (ann, bob, heart, "k", None, NotAStreamerError),
+        (ann, uuid4(), heart, "k", None, NotAStreamerError),
+        (ann, sam, uuid4(), "k", None, UnknownGiftError),
+        (ann, sam, sam, "k", None, UnknownGiftError),  # an id of something else
+        (ann, sam, ROSE, "k", None, GiftInactiveError),
+        (bob, sam, heart, "k", None, GiftBlockedError),
+        (ann, sam, heart, "k", uuid4(), CallNotOngoingError),
+        (ann, sam, heart, "has space", None, InvalidTextError),
     ]
-    for sender, recipient, gift, extra, error in refusals:
+    for sender, recipient, gift, key, call_id, error in refusals:
         with pytest.raises(error):
-            await gifts.send(sender, recipient, gift, **{"key": "k", **extra})
+            await gifts.send(sender, recipient, gift, key=key, call_id=call_id)
     assert world.store.take_events() == []
     assert await coins(world, AccountRef.wallet(ann)) == 50
 
