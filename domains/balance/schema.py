@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
+from domains.balance.aggregate import AccountKind
 from domains.balance.changes import BalanceChanged
 from domains.balance.projection import BALANCE_CHANNEL
 from domains.balance.queries import HistoryEntry
@@ -24,7 +26,13 @@ class Balance:
     position: int = strawberry.field(description="Log position of the latest change.")
 
 
-@strawberry.type(description="One movement of coins in or out of your wallet.")
+@strawberry.enum(description="Which of your accounts: your wallet, or a streamer's earnings.")
+class BalanceAccount(Enum):
+    WALLET = "wallet"
+    EARNINGS = "earnings"
+
+
+@strawberry.type(description="One movement of coins in or out of your wallet (or earnings).")
 class BalanceEntry:
     delta: int
     balance: int
@@ -81,7 +89,8 @@ class BalanceQuery:
 
     @strawberry.field(
         description="Your wallet's movements, newest first; with `afterPosition`, the ones "
-        "after that log position, oldest first (what the `balance` stream skipped)."
+        "after that log position, oldest first (what the `balance` stream skipped); "
+        "`account: EARNINGS`: a streamer's earnings instead (calls, gifts)."
     )
     async def balance_history(
         self,
@@ -89,15 +98,19 @@ class BalanceQuery:
         first: int = 20,
         after: str | None = None,
         after_position: int | None = None,
+        account: BalanceAccount = BalanceAccount.WALLET,
     ) -> BalanceHistoryPage:
         viewer = await info.context.viewer()
         first = max(1, min(first, 100))
         queries = info.context.services.balance_queries
+        kind = AccountKind(account.value)
         if after_position is not None:
-            rows = await queries.history_after(viewer.user_id, after_position, limit=first)
+            rows = await queries.history_after(
+                viewer.user_id, after_position, kind=kind, limit=first
+            )
             return BalanceHistoryPage(entries=[_entry(r) for r in rows], next_cursor=None)
         rows = await queries.history(
-            viewer.user_id, before_version=_cursor_version(after), limit=first + 1
+            viewer.user_id, kind=kind, before_version=_cursor_version(after), limit=first + 1
         )
         entries = [_entry(r) for r in rows[:first]]
         return BalanceHistoryPage(
