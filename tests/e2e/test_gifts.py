@@ -8,7 +8,7 @@ import asyncio
 from uuid import UUID, uuid4
 
 import pytest
-from call_support import make_party, online
+from call_support import Party, make_party, online
 from gift_support import (
     DIAMOND,
     EARNINGS,
@@ -247,7 +247,7 @@ async def test_bad_input_gets_a_typed_result_and_writes_nothing(
         stranger_call = str(uuid4())
         before = await pg.fetchval("SELECT count(*) FROM eventlog_events")
         streamer = world.streamer
-        cases = [
+        cases: list[tuple[Party, Party | str, str, str, str | None, str, str | None]] = [
             (world.caller, "not-an-id", ROSE, "k", None, "InvalidInput", "toUserId"),
             (world.caller, streamer, "not-an-id", "k", None, "InvalidInput", "giftId"),
             (world.caller, streamer, ROSE, "k", "not-an-id", "InvalidInput", "callId"),
