@@ -95,7 +95,7 @@ _Timed = _Changed | Call.Requested | Call.Charged | Call.EndingSoon
 
 # Today's earnings from other sources, for streamer $1 on day $2 (added to the calls').
 OTHER_EARNINGS_TODAY = (
-    "coalesce((SELECT sum(coins) FROM video_earnings_daily_other "
+    "coalesce((SELECT sum(coins)::bigint FROM video_earnings_daily_other "
     "WHERE streamer_id = $1 AND day = $2), 0)"
 )
 

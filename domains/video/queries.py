@@ -70,7 +70,7 @@ class CallQueries:
         day = datetime.fromtimestamp(self._clock.now(), UTC).date()
         coins = await self._pool.fetchval(
             "SELECT coalesce((SELECT coins FROM video_earnings_daily "
-            "WHERE streamer_id = $1 AND day = $2), 0) + coalesce((SELECT sum(coins) "
+            "WHERE streamer_id = $1 AND day = $2), 0) + coalesce((SELECT sum(coins)::bigint "
             "FROM video_earnings_daily_other WHERE streamer_id = $1 AND day = $2), 0)",
             streamer_id,
             day,

@@ -295,3 +295,24 @@ async def test_sending_gifts_is_rate_limited(settings, database_url, serve) -> N
         limited = await send_gift(world, world.caller, world.streamer, ROSE, "c")
         assert limited["__typename"] == "RateLimited" and limited["retryAfterSeconds"] >= 1
         assert await world.wallet(world.caller) == 980
+
+
+async def test_the_streamers_today_counts_gifts_and_calls_alike(
+    settings, database_url, serve
+) -> None:
+    async with gift_world(settings, database_url, serve) as world:
+        async with (
+            online(world, world.streamer),
+            subscribe(world.base, EARNINGS, world.streamer.token) as earnings,
+        ):
+            assert (await earnings.next_data())["earnings"]["today"] == 0
+            await send_gift(world, world.caller, world.streamer, TEDDY, "k1")
+            gift = (await earnings.next_data())["earnings"]
+            assert (gift["source"], gift["coins"], gift["today"]) == ("gift", 60, 60)
+            call_id = await connect(world)
+            await world.advance(20, call_id)
+            credit = (await earnings.next_data())["earnings"]
+            assert (credit["source"], credit["callId"], credit["coins"]) == ("call", call_id, 30)
+            assert (credit["callTotal"], credit["today"]) == (30, 90)
+        async with subscribe(world.base, EARNINGS, world.streamer.token) as again:
+            assert (await again.next_data())["earnings"]["today"] == 90
