@@ -5,6 +5,7 @@ event, the notification), replays by idempotency key, and refusals that write no
 from __future__ import annotations
 
 import asyncio
+import json
 from uuid import UUID, uuid4
 
 import pytest
@@ -29,6 +30,8 @@ from graphql_client import subscribe
 
 from domains.balance.aggregate import PlatformAccount
 from domains.balance.service import AccountRef
+
+REGISTER = "mutation($input: DeviceInput!) { registerDevice(input: $input) { __typename } }"
 
 
 @pytest.fixture
@@ -316,3 +319,28 @@ async def test_the_streamers_today_counts_gifts_and_calls_alike(
             assert (credit["callTotal"], credit["today"]) == (30, 90)
         async with subscribe(world.base, EARNINGS, world.streamer.token) as again:
             assert (await again.next_data())["earnings"]["today"] == 90
+
+
+async def test_an_offline_streamer_is_pushed_the_gift(settings, database_url, serve, tmp_path):
+    from fakes.fcm import FakeFcm
+
+    async with FakeFcm(settings.firebase_project_id) as fcm:
+        account = tmp_path / "service-account.json"
+        account.write_text(json.dumps(fcm.service_account()))
+        settings.firebase_credentials_file = account
+        settings.fcm_api_url = fcm.base_url
+        async with gift_world(settings, database_url, serve) as world:
+            device = {"platform": "android", "fcmToken": "star-phone"}
+            registered = await world.gql(world.streamer, REGISTER, input=device)
+            assert registered["registerDevice"]["__typename"] == "DeviceRegistered", registered
+            sent = await send_gift(world, world.caller, world.streamer, HEART, "k1")
+            await eventually(lambda: _pushed(fcm))
+            (push,) = fcm.messages
+            assert push["token"] == "star-phone"
+            assert push["notification"]["title"] == "New gift"
+            assert (push["data"]["gift_name"], push["data"]["coins"]) == ("Heart", "15")
+            assert push["data"]["send_id"] == sent["id"]
+
+
+async def _pushed(fcm) -> bool:
+    return bool(fcm.messages)
