@@ -16,7 +16,7 @@ from eventlog.text import storable
 
 SOURCE = "gift"  # this domain's rows of video's other earnings per day
 
-_TABLES = """
+_CATALOG_TABLES = """
 CREATE TABLE IF NOT EXISTS gift_catalog (
     gift_id uuid PRIMARY KEY,
     code text NOT NULL,
@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS gift_catalog (
     position bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gift_catalog_active ON gift_catalog (price, name) WHERE active;
+"""
+
+_SEND_TABLES = """
 CREATE TABLE IF NOT EXISTS gift_sends (
     send_id uuid PRIMARY KEY,
     sender_id uuid NOT NULL,
@@ -59,7 +62,7 @@ class GiftCatalogProjection:
     )
 
     async def create_tables(self, conn: Connection) -> None:
-        await conn.execute(_TABLES)
+        await conn.execute(_CATALOG_TABLES)
 
     async def clear(self, conn: Connection) -> None:
         await conn.execute("TRUNCATE gift_catalog")
@@ -110,7 +113,7 @@ class GiftSendProjection:
     topics = frozenset({GiftSend.Sent.TOPIC})
 
     async def create_tables(self, conn: Connection) -> None:
-        await conn.execute(_TABLES)
+        await conn.execute(_SEND_TABLES)
 
     async def clear(self, conn: Connection) -> None:
         await conn.execute("TRUNCATE gift_sends")
