@@ -26,6 +26,8 @@ from domains.blocklist import wiring as blocklist
 from domains.blocklist.services import BlocklistServices
 from domains.favorites import wiring as favorites
 from domains.favorites.services import FavoritesServices
+from domains.gift import wiring as gift
+from domains.gift.services import GiftServices
 from domains.notification import wiring as notification
 from domains.notification.services import NotificationServices
 from domains.payment import wiring as payment
@@ -72,11 +74,13 @@ DOMAINS: tuple[Domain[Any], ...] = (
     payment.DOMAIN,
     notification.DOMAIN,
     favorites.DOMAIN,
+    gift.DOMAIN,
 )
 
 
 @dataclass(frozen=True)
 class Services(
+    GiftServices,
     FavoritesServices,
     NotificationServices,
     PaymentServices,
@@ -101,6 +105,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         core, profile_parts.services, balance_parts.services, video_parts.services
     )
     favorites_parts = favorites.wire(core, profile_parts.services, notification_parts.services)
+    gift_parts = gift.wire(core, notification_parts.services)
     return [
         profile_parts,
         balance_parts,
@@ -110,6 +115,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         payment_parts,
         notification_parts,
         favorites_parts,
+        gift_parts,
     ]
 
 

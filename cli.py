@@ -54,12 +54,13 @@ def database_url(settings: Settings) -> str:
 
 
 async def seed_tariffs(settings: Settings, url: str) -> None:
-    """The seed tariff for each call kind that has none yet (idempotent)."""
+    """The seed tariff for each call kind that has none yet, and the seed gifts (idempotent)."""
     from app import start
 
     olo = await start(settings, url)
     try:
         await olo.services.tariffs.ensure_seeded()
+        await olo.services.gift_catalog.ensure_seeded()
     finally:
         await olo.close()
 
@@ -132,6 +133,7 @@ async def run_worker(settings: Settings) -> None:
 
     olo = await start(settings, database_url(settings))
     await olo.services.tariffs.ensure_seeded()
+    await olo.services.gift_catalog.ensure_seeded()
     olo.start_worker()
     from eventlog.ops import log_task_stacks
 

@@ -28,6 +28,7 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "updateProfile": "30/minute",
     "registerDevice": "20/minute",
     "addFavorite": "60/minute",  # favorites
+    "sendGift": "60/minute",  # gift: a gift moves coins and notifies the streamer
 }
 
 GOOGLE_ID_TOKEN_CERTS_URL = (

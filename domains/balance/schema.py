@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -17,9 +18,6 @@ from domains.profile.schema import OwnProfile
 from eventlog.api import Context, InvalidArgumentError
 from eventlog.hub import RESYNC
 
-# Registered as the GraphQL enum `AccountKind` (strawberry marks the class itself).
-strawberry.enum(AccountKind, name="AccountKind", description="Which of your accounts.")
-
 
 @strawberry.type(description="Coins in your wallet, with the log position they are as of.")
 class Balance:
@@ -28,7 +26,13 @@ class Balance:
     position: int = strawberry.field(description="Log position of the latest change.")
 
 
-@strawberry.type(description="One movement of coins in or out of your wallet.")
+@strawberry.enum(description="Which of your accounts: your wallet, or a streamer's earnings.")
+class BalanceAccount(Enum):
+    WALLET = "wallet"
+    EARNINGS = "earnings"
+
+
+@strawberry.type(description="One movement of coins in or out of your wallet (or earnings).")
 class BalanceEntry:
     delta: int
     balance: int
@@ -81,8 +85,8 @@ def _cursor_version(after: str | None) -> int | None:
 class BalanceQuery:
     @strawberry.field(
         description="Your wallet's movements, newest first; with `afterPosition`, the ones "
-        "after that log position, oldest first (what the `balance` stream skipped). "
-        "`account: EARNINGS`: a streamer's earnings instead (credits, payouts, fines)."
+        "after that log position, oldest first (what the `balance` stream skipped); "
+        "`account: EARNINGS`: a streamer's earnings instead (calls, gifts, payouts, fines)."
     )
     async def balance_history(
         self,
@@ -90,18 +94,19 @@ class BalanceQuery:
         first: int = 20,
         after: str | None = None,
         after_position: int | None = None,
-        account: AccountKind = AccountKind.WALLET,
+        account: BalanceAccount = BalanceAccount.WALLET,
     ) -> BalanceHistoryPage:
         viewer = await info.context.viewer()
         first = max(1, min(first, 100))
         queries = info.context.services.balance_queries
+        kind = AccountKind(account.value)
         if after_position is not None:
             rows = await queries.history_after(
-                viewer.user_id, after_position, kind=account, limit=first
+                viewer.user_id, after_position, kind=kind, limit=first
             )
             return BalanceHistoryPage(entries=[_entry(r) for r in rows], next_cursor=None)
         rows = await queries.history(
-            viewer.user_id, kind=account, before_version=_cursor_version(after), limit=first + 1
+            viewer.user_id, kind=kind, before_version=_cursor_version(after), limit=first + 1
         )
         entries = [_entry(r) for r in rows[:first]]
         return BalanceHistoryPage(

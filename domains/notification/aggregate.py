@@ -28,6 +28,7 @@ class NotificationKind(StrEnum):
     # that a push started on the user's devices. Push only, at once, and never muted.
     RINGING_ENDED = "ringing_ended"
     FAVORITE_ONLINE = "favorite_online"  # a user you favorited came online (favorites)
+    GIFT_RECEIVED = "gift_received"  # a streamer was sent a gift (gift domain)
 
 
 PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})

@@ -74,6 +74,7 @@ def _push_of(kind: NotificationKind, call_id: str, payload: dict[str, str]) -> P
         NotificationKind.MISSED_CALL: ("Missed call", "You missed a call"),
         NotificationKind.CALL_ENDED: ("Call ended", "Your call was ended"),
         NotificationKind.LOW_BALANCE: ("Low balance", "Top up to keep calling"),
+        NotificationKind.GIFT_RECEIVED: ("New gift", "Someone sent you a gift"),
     }
     title, body = titles.get(kind, ("olo", ""))
     return Push.alert(title, body, collapse_key=call_id or None, **payload)

@@ -30,7 +30,9 @@ from eventlog.hub import RESYNC
 @strawberry.type(description="Something to show the user; acknowledge it or it is pushed.")
 class InAppNotification:
     id: strawberry.ID
-    kind: str = strawberry.field(description="incoming_call, missed_call, call_ended, low_balance")
+    kind: str = strawberry.field(
+        description="incoming_call, missed_call, call_ended, low_balance, gift_received"
+    )
     payload: JSON
     at: float
     position: int

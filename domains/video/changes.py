@@ -18,11 +18,15 @@ class CallChanged:
     reason: str | None = None
     side: str | None = None
     coins: int | None = None
+    # A gift sent during the call (type `gift`, from the gift domain's projection).
+    gift_id: str | None = None
+    gift_name: str | None = None
+    sender_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.type, "call": self.call_id, "at": self.at}
         data["p"] = self.position
-        for key in ("reason", "side", "coins"):
+        for key in _OPTIONAL:
             if (value := getattr(self, key)) is not None:
                 data[key] = value
         return data
@@ -37,22 +41,31 @@ class CallChanged:
             reason=data.get("reason"),
             side=data.get("side"),
             coins=data.get("coins"),
+            gift_id=data.get("gift_id"),
+            gift_name=data.get("gift_name"),
+            sender_id=data.get("sender_id"),
         )
+
+
+_OPTIONAL = ("reason", "side", "coins", "gift_id", "gift_name", "sender_id")
 
 
 @dataclass(frozen=True)
 class EarningsChanged:
-    """A streamer was credited for a call: the credit, the call's and today's totals."""
+    """A streamer was credited for a call (or by another source: a gift, with the call it
+    was sent in, if any): the credit, the call's and today's totals."""
 
-    call_id: str
+    call_id: str | None
     coins: int
     call_total: int
     today: int
     at: float
     position: int
+    source: str = "call"  # or "gift"; only other sources are written out
+    gift_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "call": self.call_id,
             "coins": self.coins,
             "callTotal": self.call_total,
@@ -60,6 +73,11 @@ class EarningsChanged:
             "at": self.at,
             "p": self.position,
         }
+        if self.source != "call":
+            data["source"] = self.source
+        if self.gift_name is not None:
+            data["gift"] = self.gift_name
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EarningsChanged:
@@ -70,4 +88,6 @@ class EarningsChanged:
             today=data["today"],
             at=data["at"],
             position=data["p"],
+            source=data.get("source", "call"),
+            gift_name=data.get("gift"),
         )

@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS video_earnings_daily (
     coins bigint NOT NULL,
     PRIMARY KEY (streamer_id, day)
 );
+-- A streamer's earnings per day from other sources (gifts, ...), a row per source: the
+-- projection of each domain that credits them writes and clears its own source's rows.
+CREATE TABLE IF NOT EXISTS video_earnings_daily_other (
+    streamer_id uuid NOT NULL,
+    day date NOT NULL,
+    source text NOT NULL,
+    coins bigint NOT NULL,
+    PRIMARY KEY (streamer_id, day, source)
+);
 CREATE TABLE IF NOT EXISTS video_availability (
     user_id uuid PRIMARY KEY,
     calls boolean NOT NULL,
@@ -82,6 +91,13 @@ _Changed = (
     Call.Accepted | Call.Declined | Call.Missed | Call.Cancelled | Call.Connected | Call.Ended
 )
 _Timed = _Changed | Call.Requested | Call.Charged | Call.EndingSoon
+
+
+# Today's earnings from other sources, for streamer $1 on day $2 (added to the calls').
+OTHER_EARNINGS_TODAY = (
+    "coalesce((SELECT sum(coins)::bigint FROM video_earnings_daily_other "
+    "WHERE streamer_id = $1 AND day = $2), 0)"
+)
 
 
 def shard_of(call_id: UUID, shards: int) -> int:
@@ -277,9 +293,10 @@ class CallProjection:
                 position,
             )
             today = await conn.fetchval(
-                "INSERT INTO video_earnings_daily (streamer_id, day, coins) VALUES ($1, $2, $3) "
-                "ON CONFLICT (streamer_id, day) DO UPDATE "
-                "SET coins = video_earnings_daily.coins + $3 RETURNING coins",
+                "WITH d AS (INSERT INTO video_earnings_daily (streamer_id, day, coins) "
+                "VALUES ($1, $2, $3) ON CONFLICT (streamer_id, day) DO UPDATE "
+                "SET coins = video_earnings_daily.coins + $3 RETURNING coins) "
+                f"SELECT (SELECT coins FROM d) + {OTHER_EARNINGS_TODAY}",
                 streamer,
                 day,
                 e.coins,

@@ -66,10 +66,12 @@ class CallQueries:
         return [_record(r, user_id) for r in rows]
 
     async def earned_today(self, streamer_id: UUID) -> int:
-        """A streamer's earnings so far today (UTC)."""
+        """A streamer's earnings so far today (UTC): calls and other sources (gifts)."""
         day = datetime.fromtimestamp(self._clock.now(), UTC).date()
         coins = await self._pool.fetchval(
-            "SELECT coins FROM video_earnings_daily WHERE streamer_id = $1 AND day = $2",
+            "SELECT coalesce((SELECT coins FROM video_earnings_daily "
+            "WHERE streamer_id = $1 AND day = $2), 0) + coalesce((SELECT sum(coins)::bigint "
+            "FROM video_earnings_daily_other WHERE streamer_id = $1 AND day = $2), 0)",
             streamer_id,
             day,
         )

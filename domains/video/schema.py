@@ -97,13 +97,20 @@ JoinCallResult = Annotated[
 ]
 
 
+@strawberry.type(description="A gift sent during the call (its coins are the event's `coins`).")
+class CallGift:
+    id: strawberry.ID
+    name: str
+    sender_id: strawberry.ID
+
+
 @strawberry.type(description="Something happened to one of your calls.")
 class CallEvent:
     type: str = strawberry.field(
         description="incoming, accepted, declined, missed, cancelled, connected, charged, "
-        "endingSoon, tokenRenewed, ended; rouletteMatched (callId: the answered call) and "
-        "rouletteExhausted (callId: the roulette id; reason: no_streamer, insufficient_funds "
-        "or caller_busy)"
+        "endingSoon, tokenRenewed, ended, gift (with `gift` and its `coins`); rouletteMatched "
+        "(callId: the answered call) and rouletteExhausted (callId: the roulette id; reason: "
+        "no_streamer, insufficient_funds or caller_busy)"
     )
     call_id: strawberry.ID
     at: float
@@ -112,6 +119,7 @@ class CallEvent:
     side: str | None = None
     coins: int | None = None
     media: MediaJoin | None = strawberry.field(default=None, description="With tokenRenewed.")
+    gift: CallGift | None = strawberry.field(default=None, description="With gift.")
 
 
 @strawberry.type(
@@ -120,9 +128,11 @@ class CallEvent:
 class Earnings:
     call_id: strawberry.ID | None
     coins: int
-    call_total: int
-    today: int
+    call_total: int = strawberry.field(description="The call's checkpoint earnings (0: a gift).")
+    today: int = strawberry.field(description="Today's earnings (UTC), calls and gifts.")
     position: int
+    source: str = strawberry.field(default="call", description="call or gift")
+    gift_name: str | None = strawberry.field(default=None, description="With a gift.")
 
 
 @strawberry.type(description="A tariff checkpoint of your side charged (caller) or earned.")
@@ -329,6 +339,7 @@ class VideoSubscription:
                     reason=item.reason,
                     side=item.side,
                     coins=item.coins,
+                    gift=_gift(item),
                 )
                 if item.type == "tokenRenewed":
                     event.media = await _renewed(info, UUID(item.call_id), viewer.user_id)
@@ -354,14 +365,26 @@ class VideoSubscription:
                     continue
                 credit = EarningsChanged.from_json(change.data)
                 yield Earnings(
-                    call_id=strawberry.ID(credit.call_id),
+                    call_id=strawberry.ID(credit.call_id) if credit.call_id else None,
                     coins=credit.coins,
                     call_total=credit.call_total,
                     today=credit.today,
                     position=credit.position,
+                    source=credit.source,
+                    gift_name=credit.gift_name,
                 )
         finally:
             stream.close()
+
+
+def _gift(item: CallChanged) -> CallGift | None:
+    if item.gift_id is None or item.gift_name is None or item.sender_id is None:
+        return None
+    return CallGift(
+        id=strawberry.ID(item.gift_id),
+        name=item.gift_name,
+        sender_id=strawberry.ID(item.sender_id),
+    )
 
 
 async def _renewed(
