@@ -155,3 +155,20 @@ async def online(world: CallWorld, who: Party) -> AsyncIterator[Any]:
                 break
             await asyncio.sleep(0.02)
         yield stream
+
+
+async def settled(olo: Olo, within: float = 10.0) -> None:
+    """Every read model and reaction has applied the whole log, what reactions wrote in turn
+    included (a block's favorites clean-up, a gift's notification): a count of events taken
+    after this is not raced by them."""
+    deadline = asyncio.get_running_loop().time() + within
+    query = (
+        "SELECT (SELECT coalesce(max(notification_id), 0) FROM eventlog_events), "
+        "(SELECT coalesce(min(position), 0) FROM olo_tracking)"
+    )
+    while True:
+        head, lowest = await olo.pool.fetchrow(query)
+        if lowest >= head:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"jobs at {lowest}, log at {head}"
+        await asyncio.sleep(0.02)
