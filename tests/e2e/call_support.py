@@ -167,7 +167,9 @@ async def settled(olo: Olo, within: float = 10.0) -> None:
         "(SELECT coalesce(min(position), 0) FROM olo_tracking)"
     )
     while True:
-        head, lowest = await olo.pool.fetchrow(query)
+        row = await olo.pool.fetchrow(query)
+        assert row is not None
+        head, lowest = row
         if lowest >= head:
             return
         assert asyncio.get_running_loop().time() < deadline, f"jobs at {lowest}, log at {head}"
