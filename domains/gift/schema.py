@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from domains.balance.aggregate import InsufficientFundsError
+from domains.blocklist.schema import SUSPENDED_ERRORS, Suspended
 from domains.gift.aggregate import (
     CallNotOngoingError,
     GiftBlockedError,
@@ -57,7 +58,7 @@ class GiftSent:
 
 
 SendGiftResult = Annotated[
-    GiftSent | InsufficientFunds | InvalidInput | Blocked | NotFound | RateLimited,
+    GiftSent | InsufficientFunds | InvalidInput | Blocked | Suspended | NotFound | RateLimited,
     strawberry.union("SendGiftResult"),
 ]
 
@@ -76,6 +77,7 @@ GIFT_ERRORS: ErrorResults = {
     KeyReusedError: lambda e: InvalidInput(message=str(e), field="idempotencyKey"),
     GiftBlockedError: lambda e: Blocked(message=str(e)),
     CallNotOngoingError: lambda e: NotFound(message=str(e)),
+    **SUSPENDED_ERRORS,
 }
 
 

@@ -18,7 +18,9 @@ from domains.balance.aggregate import (
     transfer_id_of,
 )
 from domains.balance.service import AccountRef, move
+from domains.blocklist.review import check_not_suspended
 from domains.blocklist.service import blocked_between
+from domains.blocklist.standing import SuspendedError
 from domains.gift.aggregate import KEY_MAX_CHARS, Gift, GiftError, GiftSend, send_id_of
 from domains.gift.sending import Send, check_can_send, check_not_self
 from domains.profile.aggregate import User
@@ -115,9 +117,10 @@ class GiftService:
                 return replayed
             wallet = AccountRef.wallet(sender_id)
             try:
+                await check_not_suspended(tx, sender_id)
                 send = await self._load(tx, sender_id, recipient_id, gift_id, call_id, send_id)
                 gift = check_can_send(send)
-            except (GiftError, InsufficientFundsError):
+            except (GiftError, InsufficientFundsError, SuspendedError):
                 if replayed := await replay(tx):
                     return replayed  # sent already: the rules were met then
                 raise

@@ -18,7 +18,7 @@ SEND_GIFT = (
     " sendGift(toUserId: $to, giftId: $gift, idempotencyKey: $key, callId: $call) { __typename"
     " ... on GiftSent { id giftId name coins toUserId callId balance replayed }"
     " ... on InsufficientFunds { message coins needed }"
-    " ... on InvalidInput { message field } ... on Blocked { message }"
+    " ... on InvalidInput { message field } ... on Blocked { message } ... on Suspended { message }"
     " ... on NotFound { message } ... on RateLimited { retryAfterSeconds } } }"
 )
 GIFT_CALL_EVENTS = (

@@ -30,6 +30,7 @@ from graphql_client import subscribe
 
 from domains.balance.aggregate import PlatformAccount
 from domains.balance.service import AccountRef
+from domains.blocklist.standing import BlockCategory
 
 REGISTER = "mutation($input: DeviceInput!) { registerDevice(input: $input) { __typename } }"
 
@@ -345,3 +346,24 @@ async def test_an_offline_streamer_is_pushed_the_gift(settings, database_url, se
 
 async def _pushed(fcm) -> bool:
     return bool(fcm.messages)
+
+
+async def test_a_suspended_user_cannot_send_a_gift_and_nothing_moves(
+    settings, database_url, serve
+) -> None:
+    settings.suspend_after_blocks = 1  # one abuse block suspends
+    async with gift_world(settings, database_url, serve) as world:
+        sent = await send_gift(world, world.caller, world.streamer, ROSE, "before")
+        assert sent["__typename"] == "GiftSent"
+        reporter = await make_party(world.olo, world.base, "reporter")
+        await world.olo.services.blocklist.block(
+            reporter.user_id, world.caller.user_id, "rude", BlockCategory.HARASSMENT
+        )
+
+        refused = await send_gift(world, world.caller, world.streamer, ROSE, "after")
+        assert refused["__typename"] == "Suspended", refused
+        assert await world.wallet(world.caller) == 990
+        assert await world.earnings(world.streamer) == 5
+        # Sent before the suspension: a replay of it still answers what happened.
+        again = await send_gift(world, world.caller, world.streamer, ROSE, "before")
+        assert (again["__typename"], again["replayed"]) == ("GiftSent", True)
