@@ -65,6 +65,14 @@ CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (user_id, instance)
 );
+-- Presence transitions (presence.py): when each live connection opened, and who is online
+-- since their earliest one (the gallery pages through it in that order).
+ALTER TABLE video_presence ADD COLUMN IF NOT EXISTS since timestamptz NOT NULL DEFAULT now();
+CREATE UNLOGGED TABLE IF NOT EXISTS video_online (
+    user_id uuid PRIMARY KEY,
+    since timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS video_online_since ON video_online (since, user_id);
 """
 
 # Which callEvents item each lifecycle event becomes, and who receives it.
