@@ -17,7 +17,9 @@ from domains.gallery.ordering import Cursor, CursorError
 from domains.gallery.queries import Card
 from domains.gallery.search_key import search_key
 from domains.gallery.services import GalleryServices
-from eventlog.api import Context, InvalidInput
+from eventlog import text
+from eventlog.api import Context, InvalidInput, invalid_text
+from eventlog.text import InvalidTextError
 
 MAX_FIRST = 100
 MAX_QUERY_CHARS = 40
@@ -143,12 +145,12 @@ class GalleryQuery:
         viewer = await info.context.viewer()
         if invalid := _first(first):
             return invalid
-        key = search_key(query[: MAX_QUERY_CHARS * 4])
-        if not key or len(key) > MAX_QUERY_CHARS or not key.isprintable():
-            return InvalidInput(
-                message=f"query must be 1 to {MAX_QUERY_CHARS} printable characters",
-                field="query",
-            )
+        try:
+            key = search_key(text.line(query, "query", MAX_QUERY_CHARS, blank=False))
+        except InvalidTextError as error:
+            return invalid_text(error)
+        if not key:
+            return InvalidInput(message="query: must not be blank", field="query")
         position = None if after is None else _search_cursor(after)
         if isinstance(position, InvalidInput):
             return position
