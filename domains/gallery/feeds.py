@@ -67,6 +67,10 @@ class GalleryFeeds:
             self._task = asyncio.create_task(self._run(), name="gallery-feeds")
         return feed
 
+    def open_feeds(self) -> int:
+        """How many galleryChanges are open in this process."""
+        return sum(len(feeds) for feeds in self._feeds.values())
+
     def close(self, feed: Feed) -> None:
         self._feeds[feed.shows].discard(feed)
 

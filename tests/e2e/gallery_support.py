@@ -110,3 +110,33 @@ def ids(page: dict[str, Any]) -> list[str]:
 
 def id_of(party: Party) -> str:
     return str(party.user_id)
+
+
+class Changes:
+    """A galleryChanges subscription read change by change (items may carry several)."""
+
+    def __init__(self, stream: SubscriptionClient) -> None:
+        self.stream = stream
+        self.buffered: list[dict[str, Any]] = []
+
+    async def next(self, seconds: float = 10.0) -> dict[str, Any]:
+        while not self.buffered:
+            data = await self.stream.next_data(seconds)
+            self.buffered += data["galleryChanges"]["changes"]
+        return self.buffered.pop(0)
+
+    async def none_within(self, seconds: float) -> bool:
+        if self.buffered:
+            return False
+        return await self.stream.pending(seconds) is None
+
+
+async def watch(world: GalleryWorld, who: Party) -> Changes:
+    """`who` opens galleryChanges (until the world ends), registered once this returns."""
+    before = world.olo.services.gallery_feeds.open_feeds()
+    stream = await world.stack.enter_async_context(subscribe(world.base, CHANGES, who.token))
+    for _ in range(250):
+        if world.olo.services.gallery_feeds.open_feeds() > before:
+            return Changes(stream)
+        await asyncio.sleep(0.02)
+    raise AssertionError("galleryChanges did not open")
