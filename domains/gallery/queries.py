@@ -27,64 +27,59 @@ from domains.gallery.ordering import (
 _FIRST_KEY = FeedKey(microseconds(datetime(1, 1, 2, tzinfo=UTC)), UUID(int=0))
 _LAST_KEY = FeedKey(microseconds(datetime(9999, 12, 30, tzinfo=UTC)), UUID(int=2**128 - 1))
 
-# What a card shows beside the feed's own columns (`f`: user_id, since).
+# What a card shows beside the feed's own columns (`f`: user_id, since, role, public): looked
+# up per card through the primary keys (a hash join would read whole tables).
 _CARD_COLUMNS = """
-    u.role, u.public, a.calls, a.roulette, (l.call_id IS NOT NULL) AS busy,
+    (SELECT a.calls FROM video_availability a WHERE a.user_id = f.user_id) AS calls,
+    (SELECT a.roulette FROM video_availability a WHERE a.user_id = f.user_id) AS roulette,
+    EXISTS (SELECT 1 FROM gallery_lines l WHERE l.user_id = f.user_id AND l.call_id IS NOT NULL)
+        AS busy,
     (SELECT caller FROM billing_tariffs WHERE kind = 'direct' ORDER BY version DESC LIMIT 1)
         AS tariff
-"""
-_CARD_JOINS = """
-    LEFT JOIN video_availability a ON a.user_id = f.user_id
-    LEFT JOIN gallery_lines l ON l.user_id = f.user_id
 """
 _NOT_BLOCKED = """
     AND NOT EXISTS (SELECT 1 FROM blocklist_blocks b WHERE b.blocker_id = $1 AND b.blocked_id = {0})
     AND NOT EXISTS (SELECT 1 FROM blocklist_blocks b WHERE b.blocker_id = {0} AND b.blocked_id = $1)
 """
+_VIEWER_ROLE = "(SELECT role FROM profile_users WHERE user_id = $1)"
+_SNAPSHOT = "coalesce($2::timestamptz, now())"
 # Both directions in one statement: the viewer's role picks the branch that runs.
 _FEED = f"""
-WITH v AS (SELECT role FROM profile_users WHERE user_id = $1),
-     s AS (SELECT coalesce($2::timestamptz, now()) AS t)
-SELECT f.user_id, f.since, (SELECT t FROM s) AS snapshot, (SELECT role FROM v) AS viewer_role,
-       {_CARD_COLUMNS}
+SELECT f.*, {_SNAPSHOT} AS snapshot, {_VIEWER_ROLE} AS viewer_role, {_CARD_COLUMNS}
 FROM (
-  (SELECT o.user_id, o.since FROM video_online o
+  (SELECT o.user_id, o.since, p.role, p.public FROM video_online o
    JOIN profile_users p ON p.user_id = o.user_id AND p.role = 'streamer'
-   WHERE coalesce((SELECT role FROM v), 'user') <> 'streamer'
-     AND o.since <= (SELECT t FROM s) AND (o.since, o.user_id) > ($3, $4::uuid)
+   WHERE coalesce({_VIEWER_ROLE}, 'user') <> 'streamer'
+     AND o.since <= {_SNAPSHOT} AND (o.since, o.user_id) > ($3, $4::uuid)
      AND o.user_id <> $1 {_NOT_BLOCKED.format("o.user_id")}
    ORDER BY o.since, o.user_id LIMIT $7)
   UNION ALL
-  (SELECT o.user_id, o.since FROM video_online o
+  (SELECT o.user_id, o.since, p.role, p.public FROM video_online o
    JOIN profile_users p ON p.user_id = o.user_id AND p.role = 'user'
-   WHERE (SELECT role FROM v) = 'streamer'
-     AND o.since <= (SELECT t FROM s) AND (o.since, o.user_id) < ($5, $6::uuid)
+   WHERE {_VIEWER_ROLE} = 'streamer'
+     AND o.since <= {_SNAPSHOT} AND (o.since, o.user_id) < ($5, $6::uuid)
      AND o.user_id <> $1 {_NOT_BLOCKED.format("o.user_id")}
    ORDER BY o.since DESC, o.user_id DESC LIMIT $7)
 ) f
-JOIN profile_users u ON u.user_id = f.user_id
-{_CARD_JOINS}
 """
 _CARDS = f"""
-SELECT f.user_id, o.since, {_CARD_COLUMNS},
+SELECT f.user_id, o.since, f.role, f.public, {_CARD_COLUMNS},
        ARRAY(SELECT blocked_id FROM blocklist_blocks WHERE blocker_id = f.user_id
              UNION SELECT blocker_id FROM blocklist_blocks WHERE blocked_id = f.user_id)
            AS blocked_with
-FROM unnest($1::uuid[]) AS f(user_id)
-JOIN profile_users u ON u.user_id = f.user_id
+FROM profile_users f
 LEFT JOIN video_online o ON o.user_id = f.user_id
-{_CARD_JOINS}
+WHERE f.user_id = ANY($1::uuid[])
 """
 _SEARCH = f"""
-SELECT f.user_id, f.name_key, o.since, {_CARD_COLUMNS}
-FROM (SELECT n.user_id, n.name_key FROM gallery_names n
+SELECT f.*, o.since, {_CARD_COLUMNS}
+FROM (SELECT n.user_id, n.name_key, p.role, p.public FROM gallery_names n
+      JOIN profile_users p ON p.user_id = n.user_id
       WHERE n.role = 'streamer' AND strpos(n.name_key, $2) > 0
         AND (n.name_key, n.user_id) > ($3, $4::uuid)
         AND n.user_id <> $1 {_NOT_BLOCKED.format("n.user_id")}
       ORDER BY n.name_key, n.user_id LIMIT $5) f
-JOIN profile_users u ON u.user_id = f.user_id
 LEFT JOIN video_online o ON o.user_id = f.user_id
-{_CARD_JOINS}
 ORDER BY f.name_key, f.user_id
 """
 

@@ -11,7 +11,7 @@ from domains.gallery.search_key import search_key
         ("Zoë", "zoe"),
         ("ZOË MARTÍN", "zoe martin"),
         ("Renée", "renee"),
-        ("Ａnna", "anna"),  # fullwidth
+        ("\uff21nna", "anna"),  # fullwidth A
         ("Straße", "strasse"),
         ("  two   spaces ", "two spaces"),
         ("Łukasz", "łukasz"),  # no decomposition: kept, only folded
