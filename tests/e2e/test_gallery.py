@@ -3,13 +3,16 @@ input, and a new user who finds a streamer and calls them with the card's id."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import pytest
 from call_support import REQUEST
 from gallery_support import GalleryWorld, caught_up, gallery_world, id_of, ids
 
+from domains.gallery.ordering import Cursor
+from domains.gallery.queries import GalleryQueries
 from eventlog.settings import Settings
 
 
@@ -134,3 +137,44 @@ async def test_a_new_user_finds_a_streamer_and_calls_them_with_the_cards_id(
     await caught_up(world.olo)
     (busy,) = (await world.gallery(newcomer))["cards"]
     assert busy["busy"] is True
+
+
+class Lookups:
+    """What the favorites and blocklist domains will answer, as the gallery asks it."""
+
+    def __init__(self, suspended: set[UUID], favorites: set[UUID], followers: dict[UUID, int]):
+        self._suspended = suspended
+        self._favorites = favorites
+        self._followers = followers
+
+    async def suspended(self, ids: Sequence[UUID]) -> set[UUID]:
+        return self._suspended & set(ids)
+
+    async def is_favorite(self, viewer: UUID, ids: Sequence[UUID]) -> set[UUID]:
+        return self._favorites & set(ids)
+
+    async def followers_count(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        return {i: self._followers[i] for i in ids if i in self._followers}
+
+
+async def test_suspended_people_are_left_out_and_favorites_shown(world: GalleryWorld) -> None:
+    viewer = await world.person("viewer")
+    streamers = [await world.person(f"s{n}", streamer=True) for n in range(6)]
+    for who in streamers:
+        await world.go_online(who)
+    await caught_up(world.olo)
+    suspended = {streamers[n].user_id for n in (0, 1, 2, 4)}
+    liked = streamers[3].user_id
+    lookups = Lookups(suspended, {liked}, {liked: 7, streamers[5].user_id: 2})
+    gallery = GalleryQueries(world.olo.pool, lookups, lookups)
+
+    first = await gallery.feed(viewer.user_id, 1, None)
+    assert first.next_cursor is not None
+    rest = await gallery.feed(viewer.user_id, 5, Cursor.decode(first.next_cursor))
+
+    cards = first.cards + rest.cards
+    assert [c.user_id for c in cards] == [streamers[3].user_id, streamers[5].user_id]
+    assert [(c.favorite, c.followers) for c in cards] == [(True, 7), (False, 2)]
+    assert rest.next_cursor is None
+    found, _ = await gallery.search(viewer.user_id, "s", 10, None)
+    assert [c.user_id for c in found] == [streamers[3].user_id, streamers[5].user_id]
