@@ -1,8 +1,9 @@
 """Live gallery changes for every open `galleryChanges` of this process, fanned out from ONE
 pair of hub subscriptions: presence transitions (video) and busy/free (the gallery's
 projection). Each batch of changes is looked up once (one query for the changed people's
-cards and whom they block or are blocked by), then handed to the feeds whose direction shows
-that role, leaving out the person themself, blocked pairs and suspended people. A feed that
+cards and whom they block or are blocked by; their suspensions and followers counts), then
+handed to the feeds whose direction shows that role, leaving out the person themself,
+blocked pairs and suspended people; each feed asks only which of them are its favorites. A feed that
 reads slowly gets what queued up meanwhile as one item."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domains.gallery.changes import BusyChanged
@@ -118,10 +119,12 @@ class GalleryFeeds:
             return
         found = await self._queries.cards(list({user for user, _ in kinds}))
         suspended = await self._queries.suspensions.suspended(list(found))
+        followers = await self._queries.favorites.followers_count(list(found))
         for user, kind in kinds:
             if user not in found or user in suspended:
                 continue
             card, blocked_with = found[user]
+            card = replace(card, followers=followers.get(user, 0))
             if kind in ("busy", "free") and card.online_since is None:
                 continue  # not in anyone's feed
             item = FeedChange(kind, card)

@@ -176,12 +176,10 @@ class GallerySubscription:
             async for batch in feed.batches():
                 ids = [c.card.user_id for c in batch]
                 favorites = await services.gallery.favorites.is_favorite(viewer.user_id, ids)
-                followers = await services.gallery.favorites.followers_count(ids)
                 changes = []
                 for change in batch:
                     card = card_view(change.card)
                     card.favorite = change.card.user_id in favorites
-                    card.followers_count = followers.get(change.card.user_id, 0)
                     changes.append(GalleryChange(type=change.type, card=card))
                 yield GalleryChanges(changes=changes)
         finally:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from call_support import CALL_EVENTS, Party, make_party
 from graphql_client import SubscriptionClient, data_of, post, subscribe
@@ -140,3 +141,21 @@ async def watch(world: GalleryWorld, who: Party) -> Changes:
             return Changes(stream)
         await asyncio.sleep(0.02)
     raise AssertionError("galleryChanges did not open")
+
+
+class Lookups:
+    """What the favorites and blocklist domains will answer, as the gallery asks it."""
+
+    def __init__(self, suspended: set[UUID], favorites: set[UUID], followers: dict[UUID, int]):
+        self._suspended = suspended
+        self._favorites = favorites
+        self._followers = followers
+
+    async def suspended(self, ids: Sequence[UUID]) -> set[UUID]:
+        return self._suspended & set(ids)
+
+    async def is_favorite(self, viewer: UUID, ids: Sequence[UUID]) -> set[UUID]:
+        return self._favorites & set(ids)
+
+    async def followers_count(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        return {i: self._followers[i] for i in ids if i in self._followers}

@@ -3,13 +3,12 @@ input, and a new user who finds a streamer and calls them with the card's id."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
-from uuid import UUID
 
 import pytest
 from call_support import REQUEST
-from gallery_support import GalleryWorld, caught_up, gallery_world, id_of, ids
+from gallery_support import GalleryWorld, Lookups, caught_up, gallery_world, id_of, ids
 
 from domains.gallery.ordering import Cursor
 from domains.gallery.queries import GalleryQueries
@@ -137,24 +136,6 @@ async def test_a_new_user_finds_a_streamer_and_calls_them_with_the_cards_id(
     await caught_up(world.olo)
     (busy,) = (await world.gallery(newcomer))["cards"]
     assert busy["busy"] is True
-
-
-class Lookups:
-    """What the favorites and blocklist domains will answer, as the gallery asks it."""
-
-    def __init__(self, suspended: set[UUID], favorites: set[UUID], followers: dict[UUID, int]):
-        self._suspended = suspended
-        self._favorites = favorites
-        self._followers = followers
-
-    async def suspended(self, ids: Sequence[UUID]) -> set[UUID]:
-        return self._suspended & set(ids)
-
-    async def is_favorite(self, viewer: UUID, ids: Sequence[UUID]) -> set[UUID]:
-        return self._favorites & set(ids)
-
-    async def followers_count(self, ids: Sequence[UUID]) -> dict[UUID, int]:
-        return {i: self._followers[i] for i in ids if i in self._followers}
 
 
 async def test_suspended_people_are_left_out_and_favorites_shown(world: GalleryWorld) -> None:

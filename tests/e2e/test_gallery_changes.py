@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from call_support import HANG_UP, REQUEST
-from gallery_support import GalleryWorld, caught_up, gallery_world, id_of, watch
+from gallery_support import GalleryWorld, Lookups, caught_up, gallery_world, id_of, watch
 
 from eventlog.settings import Settings
 
@@ -93,4 +93,23 @@ async def test_blocked_pairs_are_left_out_either_way(world: GalleryWorld) -> Non
 
     change = await changes.next()
     assert (change["type"], change["card"]["id"]) == ("online", id_of(free))
+    assert await changes.none_within(0.5)
+
+
+async def test_suspended_people_are_left_out_and_favorites_marked(world: GalleryWorld) -> None:
+    viewer = await world.person("viewer")
+    suspended = await world.person("suspended", streamer=True)
+    liked = await world.person("liked", streamer=True)
+    lookups = Lookups({suspended.user_id}, {liked.user_id}, {liked.user_id: 7})
+    world.olo.services.gallery.favorites = lookups  # as the integrator plugs them in
+    world.olo.services.gallery.suspensions = lookups
+    await caught_up(world.olo)
+    changes = await watch(world, viewer)
+
+    await world.go_online(suspended)
+    await world.go_online(liked)
+
+    change = await changes.next()
+    assert (change["type"], change["card"]["id"]) == ("online", id_of(liked))
+    assert (change["card"]["favorite"], change["card"]["followersCount"]) == (True, 7)
     assert await changes.none_within(0.5)
