@@ -4,7 +4,7 @@ projection). Each batch of changes is looked up once (one query for the changed 
 cards and whom they block or are blocked by; their suspensions and followers counts), then
 handed to the feeds whose direction shows that role, leaving out the person themself,
 blocked pairs and suspended people; each feed asks only which of them are its favorites. A feed that
-reads slowly gets what queued up meanwhile as one item."""
+reads slowly gets each person's latest change since its last item, as one item."""
 
 from __future__ import annotations
 
@@ -34,23 +34,32 @@ class FeedChange:
 
 
 class Feed:
-    """One viewer's open galleryChanges."""
+    """One viewer's open galleryChanges. What waits for a slow reader is each person's latest
+    change only (bounded by the people in the feed, however slowly the app reads)."""
 
     def __init__(self, feeds: GalleryFeeds, viewer: UUID, shows: str) -> None:
         self._feeds = feeds
         self.viewer = viewer
         self.shows = shows
-        self.queue: asyncio.Queue[FeedChange] = asyncio.Queue()
+        self._pending: dict[UUID, FeedChange] = {}
+        self._ready = asyncio.Event()
+
+    def put(self, change: FeedChange) -> None:
+        self._pending.pop(change.card.user_id, None)  # the latest goes last, in arrival order
+        self._pending[change.card.user_id] = change
+        self._ready.set()
 
     def close(self) -> None:
         self._feeds.close(self)
 
     async def batches(self) -> AsyncIterator[list[FeedChange]]:
         while True:
-            batch = [await self.queue.get()]
-            while not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            yield batch
+            await self._ready.wait()
+            self._ready.clear()
+            batch = list(self._pending.values())
+            self._pending.clear()
+            if batch:
+                yield batch
 
 
 class GalleryFeeds:
@@ -130,4 +139,4 @@ class GalleryFeeds:
             item = FeedChange(kind, card)
             for feed in self._feeds[card.role]:
                 if feed.viewer != user and feed.viewer not in blocked_with:
-                    feed.queue.put_nowait(item)
+                    feed.put(item)

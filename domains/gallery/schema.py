@@ -56,7 +56,9 @@ class GalleryChange:
     card: GalleryCard
 
 
-@strawberry.type(description="Changes of your feed (those that queued up together, at once).")
+@strawberry.type(
+    description="Changes of your feed: what queued up since the last item, each person's latest."
+)
 class GalleryChanges:
     changes: list[GalleryChange]
 
@@ -91,10 +93,12 @@ def _bad_cursor() -> InvalidInput:
 
 
 def _search_cursor(text: str) -> tuple[str, UUID] | InvalidInput:
+    if len(text) > 4096:
+        return _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
         tag, user_id, name = raw.split(".", 2)
-        if tag != "s1" or len(text) > 400:
+        if tag != "s1":
             return _bad_cursor()
         return name, UUID(hex=user_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
