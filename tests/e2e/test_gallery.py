@@ -85,6 +85,27 @@ async def test_paging_stays_stable_while_streamers_come_and_go(world: GalleryWor
     assert again == [id_of(streamers[n]) for n in (1, 2, 5, 0, 6, 4)]
 
 
+async def test_a_streamers_paging_is_stable_too(world: GalleryWorld) -> None:
+    streamer = await world.person("streamer", streamer=True)
+    users = [await world.person(f"u{n}") for n in range(5)]
+    for who in users[:4]:
+        await world.go_online(who)
+    await caught_up(world.olo)
+
+    first = await world.gallery(streamer, first=2)
+    assert ids(first) == [id_of(users[3]), id_of(users[2])]
+    await world.go_online(users[4])  # newer than the browse: next time
+    await world.go_offline(users[3])  # seen already
+    await world.go_offline(users[0])  # not seen yet: gone
+    await world.go_online(users[3])  # back, newer than the browse
+    second = await world.gallery(streamer, first=2, after=first["nextCursor"])
+
+    assert ids(second) == [id_of(users[1])]
+    assert second["nextCursor"] is None
+    again = await world.browse(streamer, 2)
+    assert again == [id_of(users[n]) for n in (3, 4, 2, 1)]
+
+
 async def test_blocked_pairs_never_appear_either_way(world: GalleryWorld) -> None:
     viewer = await world.person("viewer")
     blocked_by_viewer = await world.person("blocked", streamer=True)
