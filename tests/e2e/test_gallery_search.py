@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from call_support import REQUEST
 from gallery_support import SEARCH, GalleryWorld, caught_up, gallery_world, id_of, ids
 
+from eventlog.projection import ProjectionRunner, rebuild
 from eventlog.settings import Settings
 
 
@@ -109,3 +111,35 @@ async def test_bad_input_is_invalid_input(
     result = await search(world, viewer, q, first, after)
     assert result["__typename"] == "InvalidInput"
     assert result["field"] == field
+
+
+async def test_a_rebuild_of_the_gallery_read_model_equals_the_live_one(
+    world: GalleryWorld,
+) -> None:
+    streamer = await world.person("Old Name", streamer=True)
+    caller = await world.person("caller", coins=500)
+    await world.go_online(streamer)
+    update = "mutation($input: ProfileInput!) { updateProfile(input: $input) { __typename } }"
+    await world.gql(streamer, update, input={"displayName": "Renée"})
+    call = (await world.gql(caller, REQUEST, id=id_of(streamer)))["requestCall"]
+    assert call["__typename"] == "CallView"
+    await caught_up(world.olo)
+
+    async def tables() -> list[Any]:
+        names = await world.olo.pool.fetch("SELECT * FROM gallery_names ORDER BY user_id")
+        lines = await world.olo.pool.fetch("SELECT * FROM gallery_lines ORDER BY line_id")
+        return [list(map(tuple, names)), list(map(tuple, lines))]
+
+    live = await tables()
+    (runner,) = [
+        r
+        for r in world.olo.runners
+        if isinstance(r, ProjectionRunner) and r.projection.name == "gallery"
+    ]
+    await rebuild(runner, world.olo.pool)
+
+    assert await tables() == live
+    assert (id_of(streamer), "streamer", "renee") in [
+        (str(u), role, key) for u, role, key in live[0]
+    ]
+    assert any(call_id is not None for _, _, call_id in live[1])
