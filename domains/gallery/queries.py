@@ -1,8 +1,10 @@
-"""Reads for the gallery: a page of a viewer's feed in one query (keyset on the online index,
-under the browse's snapshot, see ordering.py), cards of given users, and the name search."""
+"""Reads for the gallery: a page of a viewer's feed in one statement per direction (keyset on
+the online index, under the browse's snapshot, see ordering.py), cards of given users, and
+the name search."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -14,7 +16,11 @@ import asyncpg
 from domains.billing.aggregate import Schedule
 from domains.gallery.lookups import FavoritesLookup, SuspensionLookup
 from domains.gallery.ordering import (
+    STREAMERS_LONGEST_ONLINE,
+    USER,
+    USERS_NEWEST_ONLINE,
     Cursor,
+    Direction,
     Entry,
     FeedKey,
     direction_for,
@@ -41,27 +47,23 @@ _NOT_BLOCKED = """
     AND NOT EXISTS (SELECT 1 FROM blocklist_blocks b WHERE b.blocker_id = $1 AND b.blocked_id = {0})
     AND NOT EXISTS (SELECT 1 FROM blocklist_blocks b WHERE b.blocker_id = {0} AND b.blocked_id = $1)
 """
-_VIEWER_ROLE = "(SELECT role FROM profile_users WHERE user_id = $1)"
-_SNAPSHOT = "coalesce($2::timestamptz, now())"
-# Both directions in one statement: the viewer's role picks the branch that runs.
-_FEED = f"""
-SELECT f.*, {_SNAPSHOT} AS snapshot, {_VIEWER_ROLE} AS viewer_role, {_CARD_COLUMNS}
-FROM (
-  (SELECT o.user_id, o.since, p.role, p.public FROM video_online o
-   JOIN profile_users p ON p.user_id = o.user_id AND p.role = 'streamer'
-   WHERE coalesce({_VIEWER_ROLE}, 'user') <> 'streamer'
-     AND o.since <= {_SNAPSHOT} AND (o.since, o.user_id) > ($3, $4::uuid)
-     AND o.user_id <> $1 {_NOT_BLOCKED.format("o.user_id")}
-   ORDER BY o.since, o.user_id LIMIT $7)
-  UNION ALL
-  (SELECT o.user_id, o.since, p.role, p.public FROM video_online o
-   JOIN profile_users p ON p.user_id = o.user_id AND p.role = 'user'
-   WHERE {_VIEWER_ROLE} = 'streamer'
-     AND o.since <= {_SNAPSHOT} AND (o.since, o.user_id) < ($5, $6::uuid)
-     AND o.user_id <> $1 {_NOT_BLOCKED.format("o.user_id")}
-   ORDER BY o.since DESC, o.user_id DESC LIMIT $7)
-) f
+
+
+def _feed_sql(direction: Direction) -> str:
+    """A page of one direction's feed: keyset on the online index under the snapshot."""
+    after, order = ("<", "DESC") if direction.newest_first else (">", "ASC")
+    return f"""
+SELECT f.*, coalesce($2::timestamptz, now()) AS snapshot, {_CARD_COLUMNS}
+FROM (SELECT o.user_id, o.since, p.role, p.public FROM video_online o
+      JOIN profile_users p ON p.user_id = o.user_id AND p.role = '{direction.shows}'
+      WHERE o.since <= coalesce($2::timestamptz, now())
+        AND (o.since, o.user_id) {after} ($3, $4::uuid)
+        AND o.user_id <> $1 {_NOT_BLOCKED.format("o.user_id")}
+      ORDER BY o.since {order}, o.user_id {order} LIMIT $5) f
 """
+
+
+_FEEDS = {d: _feed_sql(d) for d in (STREAMERS_LONGEST_ONLINE, USERS_NEWEST_ONLINE)}
 _CARDS = f"""
 SELECT f.user_id, o.since, f.role, f.public, {_CARD_COLUMNS},
        ARRAY(SELECT blocked_id FROM blocklist_blocks WHERE blocker_id = f.user_id
@@ -132,29 +134,25 @@ class GalleryQueries:
         self._pool = pool
         self.favorites = favorites
         self.suspensions = suspensions
+        self._roles = ViewerRoles(pool)
 
     async def feed(self, viewer: UUID, first: int, cursor: Cursor | None) -> Page:
-        """A page of the viewer's feed (ordering.py's rule) after `cursor`."""
+        """A page of the viewer's feed (ordering.py's rule) after `cursor`: one statement,
+        more only when suspended people were left out."""
+        direction = direction_for(await self._roles.role_of(viewer))
         snapshot = None if cursor is None else moment(cursor.snapshot_us)
         last = None if cursor is None else cursor.last
+        start = last or (_LAST_KEY if direction.newest_first else _FIRST_KEY)
         kept: list[Entry] = []
         cards: dict[UUID, Card] = {}
-        while True:  # more than one round only when suspended people were left out
+        while True:
             limit = first + 1 - len(kept)
             rows = await self._pool.fetch(
-                _FEED,
-                viewer,
-                snapshot,
-                moment((last or _FIRST_KEY).since_us),
-                (last or _FIRST_KEY).user_id,
-                moment((last or _LAST_KEY).since_us),
-                (last or _LAST_KEY).user_id,
-                limit,
+                _FEEDS[direction], viewer, snapshot, moment(start.since_us), start.user_id, limit
             )
             if not rows:
                 break
             snapshot = rows[0]["snapshot"]
-            direction = direction_for(rows[0]["viewer_role"] or "user")
             entries = [
                 Entry(FeedKey(microseconds(r["since"]), r["user_id"]), r["role"]) for r in rows
             ]
@@ -162,7 +160,7 @@ class GalleryQueries:
             suspended = await self.suspensions.suspended([e.key.user_id for e in ordered])
             kept += [e for e in ordered if e.key.user_id not in suspended]
             cards.update((r["user_id"], _card(r, r["since"])) for r in rows)
-            last = ordered[-1].key
+            last = start = ordered[-1].key
             if len(rows) < limit or len(kept) > first:
                 break
         if snapshot is None:
@@ -202,7 +200,30 @@ class GalleryQueries:
         ]
 
     async def role_of(self, user_id: UUID) -> str:
-        role: str | None = await self._pool.fetchval(
-            "SELECT role FROM profile_users WHERE user_id = $1", user_id
+        return await self._roles.role_of(user_id)
+
+
+class ViewerRoles:
+    """Viewers' roles, kept a while in memory: which direction a feed goes is asked on every
+    page, and a role changes only when an operator makes someone a streamer (their feed
+    turns round within `ttl_seconds`)."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl_seconds: float = 30.0, size: int = 100_000):
+        self._pool = pool
+        self._ttl = ttl_seconds
+        self._size = size
+        self._known: dict[UUID, tuple[str, float]] = {}
+
+    async def role_of(self, user_id: UUID) -> str:
+        known = self._known.get(user_id)
+        now = time.monotonic()
+        if known is not None and now - known[1] < self._ttl:
+            return known[0]
+        role: str = (
+            await self._pool.fetchval("SELECT role FROM profile_users WHERE user_id = $1", user_id)
+            or USER
         )
-        return role or "user"
+        if len(self._known) >= self._size:
+            self._known.clear()
+        self._known[user_id] = (role, now)
+        return role
