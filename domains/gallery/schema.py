@@ -32,7 +32,7 @@ class GalleryCard:
     avatar_url: str | None
     country: str | None
     online_since: datetime | None = strawberry.field(
-        description="When their earliest live connection opened; null while offline."
+        description="When their unbroken stretch online began; null while offline."
     )
     takes_calls: bool = strawberry.field(description="Available for direct calls.")
     in_roulette: bool = strawberry.field(description="Available for the roulette.")

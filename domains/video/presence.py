@@ -4,11 +4,13 @@ process's last heartbeat by the TTL, so a crashed process's users go offline by 
 Presence is liveness, not history: it lives in unlogged tables, not in the event log.
 
 Transitions: `video_online` holds one row per user who is online, with the time their
-earliest live connection opened. A user comes online when a connection opens and they had no
-row there; they go offline when their last connection closes, or when the sweep (a led job in
-a worker) finds that none of their rows is alive any more (the process died). Each transition
-is published on PRESENCE_CHANNEL (pg_notify, in the transaction that made it) and handed to
-the hooks registered in the process that made it (`on_online`, `on_offline`)."""
+unbroken stretch online began (its first connection: one closing while others stay open does
+not move it, so a feed's order holds). A user comes online when a connection opens and they
+had no row there; they go offline when their last connection closes, or when the sweep (a
+led job in a worker) finds that none of their rows is alive any more (the process died).
+Each transition is published on PRESENCE_CHANNEL (pg_notify, in the transaction that made
+it) and handed to the hooks registered in the process that made it (`on_online`,
+`on_offline`)."""
 
 from __future__ import annotations
 
@@ -185,7 +187,7 @@ class Presence:
         return {r["user_id"] for r in rows}
 
     async def online_since(self, user_id: UUID) -> datetime | None:
-        """When the user's earliest live connection opened; None while offline."""
+        """When the user's unbroken stretch online began; None while offline."""
         since: datetime | None = await self._pool.fetchval(
             "SELECT since FROM video_online WHERE user_id = $1", user_id
         )
@@ -193,8 +195,8 @@ class Presence:
 
     async def _refresh_rows(self, conn: Connection, user_ids: list[UUID]) -> None:
         await conn.execute(
-            "INSERT INTO video_presence (user_id, instance, expires_at, since) "
-            "SELECT u, $2, now() + make_interval(secs => $3), now() "
+            "INSERT INTO video_presence (user_id, instance, expires_at) "
+            "SELECT u, $2, now() + make_interval(secs => $3) "
             "FROM unnest($1::uuid[]) AS u "
             "ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at",
             user_ids,

@@ -65,9 +65,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (user_id, instance)
 );
--- Presence transitions (presence.py): when each live connection opened, and who is online
--- since their earliest one (the gallery pages through it in that order).
-ALTER TABLE video_presence ADD COLUMN IF NOT EXISTS since timestamptz NOT NULL DEFAULT now();
+-- Presence transitions (presence.py): who is online, since the start of their unbroken
+-- stretch online (the gallery pages through it in that order).
 CREATE UNLOGGED TABLE IF NOT EXISTS video_online (
     user_id uuid PRIMARY KEY,
     since timestamptz NOT NULL
