@@ -4,7 +4,8 @@ projection). Each batch of changes is looked up once (one query for the changed 
 cards and whom they block or are blocked by; their suspensions and followers counts), then
 handed to the feeds whose direction shows that role, leaving out the person themself,
 blocked pairs and suspended people; each feed asks only which of them are its favorites. A feed that
-reads slowly gets each person's latest change since its last item, as one item."""
+reads slowly gets each person's latest change since its last item, as one item; when
+changes may have been lost (the hub's listener reconnected), every feed is told so."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class Feed:
         self.viewer = viewer
         self.shows = shows
         self._pending: dict[UUID, FeedChange] = {}
+        self._missed = False
         self._ready = asyncio.Event()
 
     def put(self, change: FeedChange) -> None:
@@ -49,17 +51,24 @@ class Feed:
         self._pending[change.card.user_id] = change
         self._ready.set()
 
+    def missed(self) -> None:
+        """Changes may have been lost (the listener reconnected, a lookup failed)."""
+        self._missed = True
+        self._ready.set()
+
     def close(self) -> None:
         self._feeds.close(self)
 
-    async def batches(self) -> AsyncIterator[list[FeedChange]]:
+    async def batches(self) -> AsyncIterator[tuple[list[FeedChange], bool]]:
+        """What changed since the last batch, and whether something may have been missed."""
         while True:
             await self._ready.wait()
             self._ready.clear()
-            batch = list(self._pending.values())
+            batch, missed = list(self._pending.values()), self._missed
             self._pending.clear()
-            if batch:
-                yield batch
+            self._missed = False
+            if batch or missed:
+                yield batch, missed
 
 
 class GalleryFeeds:
@@ -104,6 +113,7 @@ class GalleryFeeds:
                     await self._deliver(batch)
                 except Exception:
                     log.exception("gallery changes could not be delivered")
+                    self._all_missed()
         finally:
             for pump in pumps:
                 pump.cancel()
@@ -112,8 +122,15 @@ class GalleryFeeds:
 
     async def _pump(self, stream: Subscription) -> None:
         async for change in stream:
-            if change is not RESYNC:
+            if change is RESYNC:
+                self._all_missed()
+            else:
                 self._inbox.put_nowait(change)
+
+    def _all_missed(self) -> None:
+        for feeds in self._feeds.values():
+            for feed in feeds:
+                feed.missed()
 
     async def _deliver(self, batch: list[Change]) -> None:
         kinds: list[tuple[UUID, str]] = []

@@ -61,6 +61,10 @@ class GalleryChange:
 )
 class GalleryChanges:
     changes: list[GalleryChange]
+    missed: bool = strawberry.field(
+        description="Changes may have been missed (the server's listener reconnected): "
+        "fetch `gallery` again."
+    )
 
 
 GalleryResult = Annotated[GalleryPage | InvalidInput, strawberry.union("GalleryResult")]
@@ -177,7 +181,7 @@ class GallerySubscription:
         role = await services.gallery.role_of(viewer.user_id)
         feed = services.gallery_feeds.open(viewer.user_id, role)
         try:
-            async for batch in feed.batches():
+            async for batch, missed in feed.batches():
                 ids = [c.card.user_id for c in batch]
                 favorites = await services.gallery.favorites.is_favorite(viewer.user_id, ids)
                 changes = []
@@ -185,6 +189,6 @@ class GallerySubscription:
                     card = card_view(change.card)
                     card.favorite = change.card.user_id in favorites
                     changes.append(GalleryChange(type=change.type, card=card))
-                yield GalleryChanges(changes=changes)
+                yield GalleryChanges(changes=changes, missed=missed)
         finally:
             feed.close()

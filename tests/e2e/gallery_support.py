@@ -33,7 +33,7 @@ SEARCH = (
     "query($q: String!, $first: Int!, $after: String) {"
     " searchStreamers(query: $q, first: $first, after: $after) { " + PAGE + " } }"
 )
-CHANGES = "subscription { galleryChanges { changes { type card { " + CARD + " } } } }"
+CHANGES = "subscription { galleryChanges { missed changes { type card { " + CARD + " } } } }"
 
 
 @dataclass
@@ -122,8 +122,9 @@ class Changes:
 
     async def next(self, seconds: float = 10.0) -> dict[str, Any]:
         while not self.buffered:
-            data = await self.stream.next_data(seconds)
-            self.buffered += data["galleryChanges"]["changes"]
+            data = (await self.stream.next_data(seconds))["galleryChanges"]
+            assert not data["missed"], "changes were missed"
+            self.buffered += data["changes"]
         return self.buffered.pop(0)
 
     async def none_within(self, seconds: float) -> bool:

@@ -3,6 +3,7 @@ and free, live; never the other role's people, the viewer themself or a blocked 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -113,3 +114,26 @@ async def test_suspended_people_are_left_out_and_favorites_marked(world: Gallery
     assert (change["type"], change["card"]["id"]) == ("online", id_of(liked))
     assert (change["card"]["favorite"], change["card"]["followersCount"]) == (True, 7)
     assert await changes.none_within(0.5)
+
+
+async def test_a_feed_is_told_to_refetch_when_the_listener_reconnected(
+    world: GalleryWorld,
+) -> None:
+    viewer = await world.person("viewer")
+    streamer = await world.person("streamer", streamer=True)
+    await caught_up(world.olo)
+    changes = await watch(world, viewer)
+    listener = world.olo.hub._conn  # the process's one LISTEN connection
+    assert listener is not None
+
+    await world.olo.pool.execute("SELECT pg_terminate_backend($1)", listener.get_server_pid())
+
+    item = (await changes.stream.next_data())["galleryChanges"]
+    assert item == {"changes": [], "missed": True}
+    for _ in range(250):  # listening again: changes flow as before
+        if world.olo.hub.ready and world.olo.hub._conn is not listener:
+            break
+        await asyncio.sleep(0.02)
+    await world.go_online(streamer)
+    change = await changes.next()
+    assert (change["type"], change["card"]["id"]) == ("online", id_of(streamer))

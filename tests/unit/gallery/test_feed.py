@@ -22,8 +22,21 @@ async def test_a_slow_reader_gets_each_persons_latest_change_in_one_batch() -> N
     for kind, n in [("online", 1), ("online", 2), ("busy", 1), ("offline", 2), ("free", 1)]:
         feed.put(change(kind, n))
 
-    batch = await asyncio.wait_for(anext(batches), 1)
+    batch, missed = await asyncio.wait_for(anext(batches), 1)
 
     assert [(c.type, c.card.user_id.int) for c in batch] == [("offline", 2), ("free", 1)]
+    assert not missed
     feed.put(change("online", 3))
-    assert [c.type for c in await asyncio.wait_for(anext(batches), 1)] == ["online"]
+    batch, _ = await asyncio.wait_for(anext(batches), 1)
+    assert [c.type for c in batch] == ["online"]
+
+
+async def test_a_feed_is_told_when_changes_may_have_been_missed() -> None:
+    feed = Feed(feeds=None, viewer=UUID(int=0), shows="streamer")  # type: ignore[arg-type]
+    batches: Any = feed.batches()
+    feed.missed()
+
+    assert await asyncio.wait_for(anext(batches), 1) == ([], True)
+    feed.put(change("online", 3))
+    batch, missed = await asyncio.wait_for(anext(batches), 1)
+    assert (len(batch), missed) == (1, False)
