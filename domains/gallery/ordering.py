@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_US = 253_402_128_000_000_000  # 9999-12-30, as far as a cursor's times go
 STREAMER = "streamer"
 USER = "user"
 
@@ -79,10 +80,18 @@ class Cursor:
             if len(rest) == 1:
                 if rest[0]:
                     raise CursorError("unknown cursor")
-                return cls(int(snapshot))
-            return cls(int(snapshot), FeedKey(int(rest[0]), UUID(hex=rest[1])))
+                return cls(_in_range(snapshot))
+            return cls(_in_range(snapshot), FeedKey(_in_range(rest[0]), UUID(hex=rest[1])))
         except (ValueError, binascii.Error, UnicodeDecodeError) as error:
             raise CursorError("not a cursor of this feed") from error
+
+
+def _in_range(text: str) -> int:
+    """A time in a cursor: microseconds since 1970, up to the year 9999."""
+    value = int(text)
+    if not 0 <= value <= MAX_US:
+        raise CursorError("a time out of range")
+    return value
 
 
 def microseconds(moment: datetime) -> int:

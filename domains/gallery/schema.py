@@ -102,7 +102,7 @@ def _search_cursor(text: str) -> tuple[str, UUID] | InvalidInput:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
         tag, user_id, name = raw.split(".", 2)
-        if tag != "s1":
+        if tag != "s1" or "\x00" in name:
             return _bad_cursor()
         return name, UUID(hex=user_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -3,6 +3,7 @@ blocked pairs and non-streamers left out; bad input refused."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -102,6 +103,7 @@ async def test_blocked_pairs_and_yourself_are_not_found(world: GalleryWorld) -> 
         ("anna", 500, None, "first"),
         ("anna", 10, "garbage!", "after"),
         ("anna", 10, "ZzEuMTIz", "after"),
+        ("anna", 10, base64.urlsafe_b64encode(f"s1.{'0' * 32}.a\x00b".encode()).decode(), "after"),
     ],
 )
 async def test_bad_input_is_invalid_input(

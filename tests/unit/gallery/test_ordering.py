@@ -3,6 +3,7 @@ come online and go."""
 
 from __future__ import annotations
 
+import base64
 from uuid import UUID
 
 import pytest
@@ -57,7 +58,24 @@ def test_a_cursor_round_trips() -> None:
         assert Cursor.decode(cursor.encode()) == cursor
 
 
-@pytest.mark.parametrize("text", ["", "x", "Zz1", "bm9wZQ", "ZzEuYWJj", "g1" * 200])
+def _encoded(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "x",
+        "Zz1",
+        "bm9wZQ",
+        "ZzEuYWJj",
+        "g1" * 200,
+        _encoded("g1.1" + "0" * 30 + "."),  # a time past the year 9999
+        _encoded(f"g1.5.-1.{UUID(int=1).hex}"),
+        _encoded("g1.5.7.not-a-uuid"),
+    ],
+)
 def test_a_cursor_not_ours_is_refused(text: str) -> None:
     with pytest.raises(CursorError):
         Cursor.decode(text)
