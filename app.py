@@ -26,6 +26,8 @@ from domains.blocklist import wiring as blocklist
 from domains.blocklist.services import BlocklistServices
 from domains.favorites import wiring as favorites
 from domains.favorites.services import FavoritesServices
+from domains.gallery import wiring as gallery
+from domains.gallery.services import GalleryServices
 from domains.gift import wiring as gift
 from domains.gift.services import GiftServices
 from domains.notification import wiring as notification
@@ -75,11 +77,13 @@ DOMAINS: tuple[Domain[Any], ...] = (
     notification.DOMAIN,
     favorites.DOMAIN,
     gift.DOMAIN,
+    gallery.DOMAIN,
 )
 
 
 @dataclass(frozen=True)
 class Services(
+    GalleryServices,
     GiftServices,
     FavoritesServices,
     NotificationServices,
@@ -104,8 +108,13 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
     notification_parts = notification.wire(
         core, profile_parts.services, balance_parts.services, video_parts.services
     )
-    favorites_parts = favorites.wire(core, profile_parts.services, notification_parts.services)
+    favorites_parts = favorites.wire(
+        core, profile_parts.services, video_parts.services, notification_parts.services
+    )
     gift_parts = gift.wire(core, notification_parts.services)
+    gallery_parts = gallery.wire(
+        core, favorites_parts.services.favorites_queries, blocklist_parts.services.blocklist_queries
+    )
     return [
         profile_parts,
         balance_parts,
@@ -116,6 +125,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         notification_parts,
         favorites_parts,
         gift_parts,
+        gallery_parts,
     ]
 
 

@@ -74,6 +74,13 @@ CREATE UNLOGGED TABLE IF NOT EXISTS video_presence (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (user_id, instance)
 );
+-- Presence transitions (presence.py): who is online, since the start of their unbroken
+-- stretch online (the gallery pages through it in that order).
+CREATE UNLOGGED TABLE IF NOT EXISTS video_online (
+    user_id uuid PRIMARY KEY,
+    since timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS video_online_since ON video_online (since, user_id);
 """
 
 # Which callEvents item each lifecycle event becomes, and who receives it.

@@ -13,7 +13,7 @@ from domains.video.agora import AgoraRest, RtcTokens
 from domains.video.matching import StreamerMatching
 from domains.video.meter import CallMeter
 from domains.video.policy import BlockEndsCallPolicy, KickPolicy, SpendWarnsCallerPolicy
-from domains.video.presence import Presence, reachable
+from domains.video.presence import PRESENCE_CHANNEL, Presence, PresenceSweep, reachable
 from domains.video.projection import CALLS_CHANNEL, EARNINGS_CHANNEL, CallProjection
 from domains.video.queries import CallQueries
 from domains.video.roulette import RoulettePolicy, RouletteService, RouletteTimings
@@ -35,7 +35,7 @@ def _routes(settings: Settings, services: Callable[[], VideoServices]) -> Iterab
 DOMAIN: Domain[VideoServices] = Domain(
     "video",
     projections=(CallProjection, RouletteProjection),
-    channels=(CALLS_CHANNEL, EARNINGS_CHANNEL),
+    channels=(CALLS_CHANNEL, EARNINGS_CHANNEL, PRESENCE_CHANNEL),
     query=(VideoQuery,),
     mutation=(VideoMutation, RouletteMutation),
     subscription=(VideoSubscription,),
@@ -88,6 +88,9 @@ def wire(core: Core, profile: ProfileServices) -> Parts[VideoServices]:
             calls, roulette, CallQueries(core.pool, core.clock), presence, media, settings
         ),
         policies=tuple(policies),
-        jobs=tuple(LedJob(meter, group="video.meter") for meter in meters),
+        jobs=(
+            *(LedJob(meter, group="video.meter") for meter in meters),
+            LedJob(PresenceSweep(presence, every=settings.presence_heartbeat_seconds)),
+        ),
         closers=(presence.stop, agora.aclose),
     )
