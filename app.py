@@ -24,6 +24,8 @@ from domains.billing import wiring as billing
 from domains.billing.services import BillingServices
 from domains.blocklist import wiring as blocklist
 from domains.blocklist.services import BlocklistServices
+from domains.chat import wiring as chat
+from domains.chat.services import ChatServices
 from domains.notification import wiring as notification
 from domains.notification.services import NotificationServices
 from domains.payment import wiring as payment
@@ -68,11 +70,13 @@ DOMAINS: tuple[Domain[Any], ...] = (
     video.DOMAIN,
     payment.DOMAIN,
     notification.DOMAIN,
+    chat.DOMAIN,
 )
 
 
 @dataclass(frozen=True)
 class Services(
+    ChatServices,
     NotificationServices,
     PaymentServices,
     VideoServices,
@@ -95,6 +99,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
     notification_parts = notification.wire(
         core, profile_parts.services, balance_parts.services, video_parts.services
     )
+    chat_parts = chat.wire(core, notification_parts.services)
     return [
         profile_parts,
         balance_parts,
@@ -103,6 +108,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         video_parts,
         payment_parts,
         notification_parts,
+        chat_parts,
     ]
 
 

@@ -59,7 +59,9 @@ def main() -> None:
         rows.append({"texts": name, "messages": len(samples), **_micros(samples)})
     overall = _micros(everything)
     rows.append({"texts": "all", "messages": len(everything), **overall})
-    report("masking", rows, {"target_p99_us": TARGET_P99_US, "met": overall["p99_us"] <= TARGET_P99_US})
+    report(
+        "masking", rows, {"target_p99_us": TARGET_P99_US, "met": overall["p99_us"] <= TARGET_P99_US}
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "block": "30/minute",
     "updateProfile": "30/minute",
     "registerDevice": "20/minute",
+    "sendMessage": "60/minute",
+    "typing": "60/minute",
 }
 
 GOOGLE_ID_TOKEN_CERTS_URL = (
@@ -157,6 +159,11 @@ class Settings(BaseSettings):
     push_concurrency: int = 100  # notifications being pushed per dispatcher shard
     push_connections: int = 64  # requests a worker has at the providers at once (per provider)
     push_shards: int = 4  # notifications are pushed in this many shards, each led by one worker
+
+    # Chat (domains/chat): on sign-up these streamers (user ids, or the firebase uids they
+    # signed in with) greet the new user with this text, so those chats start at once.
+    welcome_streamers: list[str] = Field(default_factory=list)
+    welcome_greeting: str = "Hi! Welcome to olo. Write me any time, or call when I'm online."
 
     @property
     def push_providers(self) -> frozenset[str]:

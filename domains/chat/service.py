@@ -97,9 +97,7 @@ class ChatService:
         message and writes nothing. ChatBlockedError if either blocks the other."""
         check_not_self(sender_id, recipient_id)
         text = message_text(text)
-        client_message_id = texts.token(
-            client_message_id, "client_message_id", CLIENT_ID_MAX_CHARS
-        )
+        client_message_id = texts.token(client_message_id, "client_message_id", CLIENT_ID_MAX_CHARS)
         masked = mask(text)
 
         async def command(tx: Transaction) -> SentMessage:
@@ -135,9 +133,7 @@ class ChatService:
                 message = None
             if message is None or message.chat_id != chat_id or not message.is_party(reader_id):
                 raise ChatNotFoundError(f"no chat {chat_id} with message {up_to_message_id}")
-            peer_id = (
-                message.recipient_id if message.sender_id == reader_id else message.sender_id
-            )
+            peer_id = message.recipient_id if message.sender_id == reader_id else message.sender_id
             marker = await tx.get(read_marker_id_of(chat_id, reader_id), ReadMarker)
             if marker is None:
                 marker = ReadMarker(chat_id=chat_id, reader_id=reader_id)

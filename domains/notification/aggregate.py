@@ -27,6 +27,8 @@ class NotificationKind(StrEnum):
     # The call stopped ringing (answered, declined, cancelled, missed): dismisses the ringing
     # that a push started on the user's devices. Push only, at once, and never muted.
     RINGING_ENDED = "ringing_ended"
+    # A chat message to someone offline; its pushes collapse per chat (the chat's id).
+    NEW_MESSAGE = "new_message"
 
 
 PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Russian text and full-width punctuation are the point)
 """Contact masking on the corpus (tests/fixtures/chat_masking_corpus.json): every contact is
 masked as its kind, no ordinary text is touched. Both counts are printed; both must be 0."""
 
