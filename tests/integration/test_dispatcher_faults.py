@@ -125,7 +125,9 @@ async def test_a_dispatcher_killed_mid_batch_pushes_each_notification_once(
         assert first["android"]["notification"]["tag"] == first["android"]["collapse_key"]
 
 
-async def notify_users(profiles: ProfileService, services: Services) -> tuple[list[str], list[str]]:
+async def notify_users(
+    profiles: ProfileService, services: Services
+) -> tuple[list[str], list[str]]:
     """USERS users with one device each and one missed-call notification each; the ids of
     the Android users' notifications and of the iOS users'."""
     notifications = services.notifications

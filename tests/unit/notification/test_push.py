@@ -24,19 +24,13 @@ from domains.profile.queries import DeviceRecord
 NOW = 1_800_000_000
 RING = Push.incoming_call("call-7", "Incoming call", "Mia is calling", caller_id="u-1")
 ENDED = Push.call_ended("call-7", "answered_elsewhere")
-RING_DATA = {
-    "kind": "incoming_call",
-    "call_id": "call-7",
-    "title": "Incoming call",
-    "body": "Mia is calling",
-    "caller_id": "u-1",
-}
+RING_DATA = {"kind": "incoming_call", "call_id": "call-7", "title": "Incoming call",
+             "body": "Mia is calling", "caller_id": "u-1"}
 ENDED_DATA = {"kind": "call_ended", "call_id": "call-7", "reason": "answered_elsewhere"}
 
 
-def device(
-    platform: str, fcm: str | None = None, onesignal: str | None = None, voip: str | None = None
-) -> DeviceRecord:
+def device(platform: str, fcm: str | None = None, onesignal: str | None = None,
+           voip: str | None = None) -> DeviceRecord:
     return DeviceRecord(uuid4(), platform, fcm, onesignal, voip, "1.0", datetime.now(UTC))
 
 
@@ -59,14 +53,8 @@ async def onesignal() -> AsyncIterator[FakeOneSignal]:
 @pytest.fixture
 def fcm_sender(fcm: FakeFcm) -> Iterator[FcmSender]:
     credential = credentials.Certificate(fcm.service_account())
-    sender = FcmSender(
-        credential,
-        fcm.project_id,
-        fcm.base_url,
-        ios_bundle_id="app.olo",
-        timeout_seconds=3.0,
-        clock=lambda: NOW,
-    )
+    sender = FcmSender(credential, fcm.project_id, fcm.base_url, ios_bundle_id="app.olo",
+                       timeout_seconds=3.0, clock=lambda: NOW)
     yield sender
     sender.close()
 
@@ -76,20 +64,11 @@ def onesignal_sender(onesignal: FakeOneSignal) -> OneSignalSender:
     return OneSignalSender(onesignal.app_id, onesignal.api_key, onesignal.base_url)
 
 
-def router(
-    fcm: FcmSender | None = None,
-    onesignal: OneSignalSender | None = None,
-    preferred: str = "fcm",
-    **options: float,
-) -> PushRouter:
+def router(fcm: FcmSender | None = None, onesignal: OneSignalSender | None = None,
+           preferred: str = "fcm", **options: float) -> PushRouter:
     assert preferred in ("fcm", "onesignal")
-    return PushRouter(
-        fcm,
-        onesignal,
-        "onesignal" if preferred == "onesignal" else "fcm",
-        backoff_seconds=0.05,
-        **options,
-    )  # type: ignore[arg-type]
+    return PushRouter(fcm, onesignal, "onesignal" if preferred == "onesignal" else "fcm",
+                      backoff_seconds=0.05, **options)  # type: ignore[arg-type]
 
 
 async def test_ios_incoming_call_through_fcm_is_a_voip_push(
@@ -99,21 +78,15 @@ async def test_ios_incoming_call_through_fcm_is_a_voip_push(
 
     assert result.ok and result.provider == "fcm"
     assert result.message_id == "projects/demo-olo/messages/1"
-    assert fcm.messages == [
-        {
-            "token": "fcm-iphone",
-            "data": RING_DATA,
-            "apns": {
-                "headers": {
-                    "apns-push-type": "voip",
-                    "apns-priority": "10",
-                    "apns-topic": "app.olo.voip",
-                    "apns-expiration": str(NOW + 30),
-                },
-                "payload": {"aps": {"content-available": 1}},
-            },
-        }
-    ]
+    assert fcm.messages == [{
+        "token": "fcm-iphone",
+        "data": RING_DATA,
+        "apns": {
+            "headers": {"apns-push-type": "voip", "apns-priority": "10",
+                        "apns-topic": "app.olo.voip", "apns-expiration": str(NOW + 30)},
+            "payload": {"aps": {"content-available": 1}},
+        },
+    }]
     assert fcm.tokens_issued == 1  # the real OAuth2 JWT-bearer flow ran against the fake
 
 
@@ -123,17 +96,15 @@ async def test_ios_incoming_call_through_onesignal_is_a_voip_push(
     result = await router(fcm_sender, onesignal_sender).send(IPHONE, RING)
 
     assert result.ok and result.provider == "onesignal" and result.message_id
-    assert onesignal.notifications == [
-        {
-            "app_id": "olo-test-app",
-            "include_subscription_ids": ["os-iphone"],
-            "apns_push_type_override": "voip",
-            "content_available": True,
-            "data": RING_DATA,
-            "priority": 10,
-            "ttl": 30,
-        }
-    ]
+    assert onesignal.notifications == [{
+        "app_id": "olo-test-app",
+        "include_subscription_ids": ["os-iphone"],
+        "apns_push_type_override": "voip",
+        "content_available": True,
+        "data": RING_DATA,
+        "priority": 10,
+        "ttl": 30,
+    }]
 
 
 async def test_android_incoming_call_is_a_high_priority_data_message(
@@ -142,13 +113,11 @@ async def test_android_incoming_call_is_a_high_priority_data_message(
     result = await router(fcm_sender, onesignal_sender).send(PIXEL, RING)
 
     assert result.ok and result.provider == "fcm"
-    assert fcm.messages == [
-        {
-            "token": "fcm-pixel",
-            "data": RING_DATA,
-            "android": {"collapse_key": "call-7", "priority": "high", "ttl": "30s"},
-        }
-    ]  # no "notification": the app shows its own full-screen call UI
+    assert fcm.messages == [{
+        "token": "fcm-pixel",
+        "data": RING_DATA,
+        "android": {"collapse_key": "call-7", "priority": "high", "ttl": "30s"},
+    }]  # no "notification": the app shows its own full-screen call UI
 
 
 async def test_call_ended_dismisses_ringing_on_every_kind_of_device(
@@ -159,24 +128,12 @@ async def test_call_ended_dismisses_ringing_on_every_kind_of_device(
 
     assert all(r.ok for r in results)
     assert fcm.messages == [
-        {
-            "token": "fcm-pixel",
-            "data": ENDED_DATA,
-            "android": {"collapse_key": "call-7", "priority": "high", "ttl": "60s"},
-        },
-        {
-            "token": "fcm-iphone",
-            "data": ENDED_DATA,
-            "apns": {
-                "headers": {
-                    "apns-push-type": "background",
-                    "apns-priority": "5",
-                    "apns-expiration": str(NOW + 60),
-                    "apns-collapse-id": "call-7",
-                },
-                "payload": {"aps": {"content-available": 1}},
-            },
-        },
+        {"token": "fcm-pixel", "data": ENDED_DATA,
+         "android": {"collapse_key": "call-7", "priority": "high", "ttl": "60s"}},
+        {"token": "fcm-iphone", "data": ENDED_DATA,
+         "apns": {"headers": {"apns-push-type": "background", "apns-priority": "5",
+                              "apns-expiration": str(NOW + 60), "apns-collapse-id": "call-7"},
+                  "payload": {"aps": {"content-available": 1}}}},
     ]
 
 
@@ -186,22 +143,14 @@ async def test_call_ended_through_onesignal_is_data_only(
     result = await router(None, onesignal_sender).send(PIXEL, ENDED)
 
     assert result.ok
-    assert onesignal.notifications == [
-        {
-            "app_id": "olo-test-app",
-            "include_subscription_ids": ["os-pixel"],
-            "content_available": True,
-            "data": ENDED_DATA,
-            "priority": 10,
-            "ttl": 60,
-        }
-    ]
+    assert onesignal.notifications == [{
+        "app_id": "olo-test-app", "include_subscription_ids": ["os-pixel"],
+        "content_available": True, "data": ENDED_DATA, "priority": 10, "ttl": 60,
+    }]
 
 
 async def test_alert_goes_through_the_preferred_provider(
-    fcm: FakeFcm,
-    onesignal: FakeOneSignal,
-    fcm_sender: FcmSender,
+    fcm: FakeFcm, onesignal: FakeOneSignal, fcm_sender: FcmSender,
     onesignal_sender: OneSignalSender,
 ) -> None:
     alert = Push.alert("Mia", "sent you a gift", chat_id="c-1")
@@ -211,14 +160,11 @@ async def test_alert_goes_through_the_preferred_provider(
     assert (by_onesignal.provider, by_fcm.provider) == ("onesignal", "fcm")
     assert onesignal.notifications[0]["headings"] == {"en": "Mia"}
     assert onesignal.notifications[0]["contents"] == {"en": "sent you a gift"}
-    assert fcm.messages == [
-        {
-            "token": "fcm-pixel",
-            "data": {"kind": "alert", "chat_id": "c-1"},
-            "notification": {"title": "Mia", "body": "sent you a gift"},
-            "android": {"priority": "normal"},
-        }
-    ]
+    assert fcm.messages == [{
+        "token": "fcm-pixel", "data": {"kind": "alert", "chat_id": "c-1"},
+        "notification": {"title": "Mia", "body": "sent you a gift"},
+        "android": {"priority": "normal"},
+    }]
 
 
 async def test_device_without_a_usable_address_is_unreachable(fcm_sender: FcmSender) -> None:
@@ -227,7 +173,9 @@ async def test_device_without_a_usable_address_is_unreachable(fcm_sender: FcmSen
     assert result.status is PushStatus.UNREACHABLE and not result.ok and not result.prune
 
 
-async def test_fcm_outage_is_retried_until_it_answers(fcm: FakeFcm, fcm_sender: FcmSender) -> None:
+async def test_fcm_outage_is_retried_until_it_answers(
+    fcm: FakeFcm, fcm_sender: FcmSender
+) -> None:
     fcm.fail_next(2, 503)
     result = await router(fcm_sender).send(PIXEL, RING)
 
@@ -287,7 +235,9 @@ async def ticks_while(work: asyncio.Future[Any]) -> float:
     return longest
 
 
-async def test_a_slow_fcm_never_blocks_the_event_loop(fcm: FakeFcm, fcm_sender: FcmSender) -> None:
+async def test_a_slow_fcm_never_blocks_the_event_loop(
+    fcm: FakeFcm, fcm_sender: FcmSender
+) -> None:
     fcm.delay_seconds = 1.5
     send = asyncio.ensure_future(router(fcm_sender).send(PIXEL, RING))
 
@@ -296,17 +246,14 @@ async def test_a_slow_fcm_never_blocks_the_event_loop(fcm: FakeFcm, fcm_sender: 
 
 
 async def test_a_hanging_provider_costs_at_most_the_deadline(
-    fcm: FakeFcm,
-    onesignal: FakeOneSignal,
-    fcm_sender: FcmSender,
+    fcm: FakeFcm, onesignal: FakeOneSignal, fcm_sender: FcmSender,
     onesignal_sender: OneSignalSender,
 ) -> None:
     fcm.delay_seconds = onesignal.delay_seconds = 3
     started = time.monotonic()
     by_fcm = asyncio.ensure_future(router(fcm_sender, deadline_seconds=1.0).send(PIXEL, RING))
     by_onesignal = asyncio.ensure_future(
-        router(None, onesignal_sender, deadline_seconds=1.0).send(IPHONE, RING)
-    )
+        router(None, onesignal_sender, deadline_seconds=1.0).send(IPHONE, RING))
 
     assert await ticks_while(asyncio.gather(by_fcm, by_onesignal)) < 0.2
     assert time.monotonic() - started < 2.0
@@ -340,8 +287,6 @@ async def test_an_alert_with_a_collapse_key_replaces_the_one_shown(
 
     android, ios = fcm.messages
     assert android["android"] == {
-        "collapse_key": "n-1",
-        "priority": "normal",
-        "notification": {"tag": "n-1"},
+        "collapse_key": "n-1", "priority": "normal", "notification": {"tag": "n-1"}
     }
     assert ios["apns"]["headers"]["apns-collapse-id"] == "n-1"
