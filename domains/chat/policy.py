@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -21,20 +22,53 @@ CALL_ENTRY = "call"
 GIFT_ENTRY = "gift"  # what the gift domain's policy adds (see wiring.py)
 
 
-class CallEntryPolicy:
-    """Every call that ended (direct or roulette) is an entry in the pair's chat: its kind,
-    how long it was connected, and what it cost the caller or earned the streamer (each sees
-    only their own side)."""
+@dataclass(frozen=True)
+class EntrySpec:
+    """An entry to show in a pair's chat, as a policy derived it from an event: `key` makes
+    it once; `private` is what only that user sees (by user id)."""
 
-    name = "chat.call_entries"
+    key: str
+    author_id: UUID
+    peer_id: UUID
+    kind: str
+    data: dict[str, Any]
+    private: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+
+
+# What an event of another domain shows in a chat (None: nothing).
+Describe = Callable[[Any], Awaitable[EntrySpec | None]]
+
+
+class EntryPolicy:
+    """Events of another domain shown as entries in the pair's chat: one generic policy per
+    source, given the topics it follows and how an event becomes an entry (calls below;
+    gifts the same way, see wiring.py)."""
+
     concurrency = 32
-    topics = frozenset({Call.Ended.TOPIC})
 
-    def __init__(self, chat: ChatService) -> None:
+    def __init__(
+        self, name: str, topics: frozenset[str], describe: Describe, chat: ChatService
+    ) -> None:
+        self.name = name
+        self.topics = topics
+        self.describe = describe
         self.chat = chat
 
     async def handle(self, event: Any, position: int) -> None:
-        call = await self.chat.store.load(event.originator_id, fresh=True)
+        spec = await self.describe(event)
+        if spec is not None:
+            await self.chat.add_entry(
+                spec.key, spec.author_id, spec.peer_id, spec.kind, spec.data, spec.private
+            )
+
+
+def call_entries(chat: ChatService) -> EntryPolicy:
+    """Every call that ended (direct or roulette) is an entry: its kind, how long it was
+    connected, and what it cost the caller or earned the streamer (each sees only their own
+    side)."""
+
+    async def describe(event: Any) -> EntrySpec:
+        call = await chat.store.load(event.originator_id, fresh=True)
         assert isinstance(call, Call)
         connected = 0.0
         if call.connected_at is not None and call.ended_at is not None:
@@ -49,9 +83,11 @@ class CallEntryPolicy:
             call.caller_id: {"side": Side.CALLER.value, "coins": call.coins[Side.CALLER]},
             call.callee_id: {"side": Side.STREAMER.value, "coins": call.coins[Side.STREAMER]},
         }
-        await self.chat.add_entry(
+        return EntrySpec(
             f"call/{call.id}", call.caller_id, call.callee_id, CALL_ENTRY, data, private
         )
+
+    return EntryPolicy("chat.call_entries", frozenset({Call.Ended.TOPIC}), describe, chat)
 
 
 def welcome_senders(configured: Sequence[str]) -> list[UUID]:

@@ -1,16 +1,22 @@
 """The chat domain's parts: conversations, their read model and stream, and the policies
 that start chats on sign-up, add call entries and notify offline recipients.
 
-Gifts: the gift domain (a layer below chat) is built on its own branch. Its gift-sent event
-becomes a chat entry the way a call does (`CallEntryPolicy`): a policy over that event calls
-`ChatService.add_entry(f"gift/{id}", sender, streamer, GIFT_ENTRY, data, private)`, and is
-listed in `policies` below."""
+Entries: each source of entries is one `EntryPolicy` (its topics, and how an event becomes an
+`EntrySpec`), listed in `entry_policies`. Calls are there; gifts are the integrator's to add
+once the gift domain (a layer below chat, built on its own branch) is merged: a `describe`
+of its gift-sent event answering `EntrySpec(f"gift/{gift id}", sender, streamer, GIFT_ENTRY,
+{...the gift...})`, as one more `EntryPolicy` in `entry_policies`."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from domains.chat.policy import CallEntryPolicy, MessageNotificationPolicy, WelcomePolicy
+from domains.chat.policy import (
+    EntryPolicy,
+    MessageNotificationPolicy,
+    WelcomePolicy,
+    call_entries,
+)
 from domains.chat.projection import CHAT_CHANNEL, ChatProjection, announce_typing
 from domains.chat.queries import ChatQueries
 from domains.chat.schema import ChatMutation, ChatQuery, ChatSubscription
@@ -30,12 +36,17 @@ DOMAIN: Domain[ChatServices] = Domain(
 )
 
 
+def entry_policies(chat: ChatService) -> list[EntryPolicy]:
+    """The sources of entries in chats: calls (gifts: see the module's docstring)."""
+    return [call_entries(chat)]
+
+
 def wire(core: Core, notification: NotificationServices) -> Parts[ChatServices]:
     queries = ChatQueries(core.pool)
     chat = ChatService(core.store, core.clock, partial(announce_typing, core.pool), queries.peer_of)
     settings = core.settings
     policies: list[Policy] = [
-        CallEntryPolicy(chat),
+        *entry_policies(chat),
         WelcomePolicy(chat, settings.welcome_streamers, settings.welcome_greeting),
         MessageNotificationPolicy(notification.notifications, notification.presence.online),
     ]

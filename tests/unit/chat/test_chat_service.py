@@ -17,7 +17,7 @@ from domains.chat.aggregate import (
 )
 from domains.chat.changes import ChatChanged
 from domains.chat.masking import MASK
-from domains.chat.policy import welcome_senders
+from domains.chat.policy import GIFT_ENTRY, EntryPolicy, EntrySpec, welcome_senders
 from domains.profile.aggregate import user_id_of
 from domains.profile.service import UserNotFoundError
 from eventlog.text import InvalidTextError
@@ -113,3 +113,17 @@ def test_a_change_survives_its_payload_and_a_long_text_is_not_inlined() -> None:
     omitted = ChatChanged("message", "c", "a", 1.5, 7, item_id="m", text=long, text_inline=False)
     restored = ChatChanged.from_json(omitted.to_json())
     assert restored.text is None and not restored.text_inline
+
+
+async def test_an_entry_policy_shows_another_domains_event_in_the_chat(olo: Olo) -> None:
+    # The hook gifts will use: an EntryPolicy over the gift-sent event (here a stand-in).
+    ann, bella = await _users(olo, "ann", "bella")
+
+    async def describe(event: dict[str, object]) -> EntrySpec:
+        data = {"giftId": "rose", "coins": 50}
+        return EntrySpec(f"gift/{event['id']}", ann, bella, GIFT_ENTRY, data)
+
+    policy = EntryPolicy("chat.test_gifts", frozenset({"gift.Sent"}), describe, olo.services.chat)
+    for _ in range(2):  # a replay adds nothing
+        await policy.handle({"id": "g-1"}, 1)
+    assert await _topics(olo, entry_id_of("gift/g-1")) == ["olo.chat:Entry.Added"]
