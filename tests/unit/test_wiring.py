@@ -44,6 +44,7 @@ def test_channels_and_read_models_derive_from_the_records() -> None:
         "olo_calls",
         "olo_earnings",
         "olo_notifications",
+        "olo_chat",
     }
     names = [p.name for p in app.projections()]
     assert len(names) == len(set(names))
