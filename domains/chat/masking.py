@@ -172,8 +172,10 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
 
 # --- e-mail, links, handles --------------------------------------------------------------
 
+# A dot: as it is written ("t.me"), with a space before it ("t . me", "t .me"), bracketed or
+# spelled out. Not a sentence's full stop ("at work. Me too": a space after it only).
 _DOT = (
-    r"(?:\s*\.\s*|\s*\(\s*\.\s*\)\s*|\s*\[\s*\.\s*\]\s*"
+    r"(?:\.|\s+\.\s*|\s*\(\s*\.\s*\)\s*|\s*\[\s*\.\s*\]\s*"
     r"|\s+dot\s+|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+точка\s+)"
 )
 _AT = r"(?:\s*@\s*|\s*\(at\)\s*|\s*\[at\]\s*|\s+at\s+|\s*\(собака\)\s*|\s+собака\s+)"
