@@ -3,7 +3,8 @@ only, no database), p50/p99/max in µs, per kind of text and overall.
 
     .venv/bin/python -m bench.masking [--rounds 200]
 
-Target: p99 <= 200 µs per message. Prints a table and writes bench/results/masking.json.
+Target: p99 <= 200 µs per message (wall clock; the CPU time is shown beside it, which a busy
+machine does not inflate). Prints a table and writes bench/results/masking.json.
 """
 
 from __future__ import annotations
@@ -31,17 +32,21 @@ def _micros(samples: list[float]) -> dict[str, float]:
     }
 
 
-def measure(texts: list[str], rounds: int) -> list[float]:
+def measure(texts: list[str], rounds: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this thread's) seconds per message: on a busy machine the wall
+    clock also counts the time the OS gave other processes, the CPU time does not."""
     for text in texts:  # warm the regex caches
         mask(text)
-    samples: list[float] = []
-    clock = time.perf_counter
+    wall: list[float] = []
+    cpu: list[float] = []
+    clock, thread = time.perf_counter, time.thread_time
     for _ in range(rounds):
         for text in texts:
-            started = clock()
+            started, started_cpu = clock(), thread()
             mask(text)
-            samples.append(clock() - started)
-    return samples
+            cpu.append(thread() - started_cpu)
+            wall.append(clock() - started)
+    return wall, cpu
 
 
 def main() -> None:
@@ -53,12 +58,16 @@ def main() -> None:
     ordinary = list(corpus["ordinary"])
     rows = []
     everything: list[float] = []
+    everything_cpu: list[float] = []
     for name, texts in (("contacts", contacts), ("ordinary", ordinary)):
-        samples = measure(texts, args.rounds)
-        everything += samples
-        rows.append({"texts": name, "messages": len(samples), **_micros(samples)})
+        wall, cpu = measure(texts, args.rounds)
+        everything += wall
+        everything_cpu += cpu
+        cpu_row = {f"cpu_{k}": v for k, v in _micros(cpu).items()}
+        rows.append({"texts": name, "messages": len(wall), **_micros(wall), **cpu_row})
     overall = _micros(everything)
-    rows.append({"texts": "all", "messages": len(everything), **overall})
+    cpu_all = {f"cpu_{k}": v for k, v in _micros(everything_cpu).items()}
+    rows.append({"texts": "all", "messages": len(everything), **overall, **cpu_all})
     report(
         "masking", rows, {"target_p99_us": TARGET_P99_US, "met": overall["p99_us"] <= TARGET_P99_US}
     )
