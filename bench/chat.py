@@ -137,6 +137,8 @@ async def main() -> None:
                 result = response.json().get("data") or {}
                 if (result.get("sendMessage") or {}).get("__typename") != "MessageSent":
                     failures += 1
+                    if failures == 1:
+                        print("sendMessage failed:", response.text[:300], flush=True)
 
             tasks: set[asyncio.Task[None]] = set()
             began = time.perf_counter()
