@@ -116,6 +116,16 @@ class ChatQueries:
         )
         return peer
 
+    async def blocked_between(self, a: UUID, b: UUID) -> bool:
+        """Either user blocks the other, as the blocklist's read model has it."""
+        found = await self.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM blocklist_blocks WHERE (blocker_id, blocked_id) "
+            "IN (($1::uuid, $2::uuid), ($2::uuid, $1::uuid)))",
+            a,
+            b,
+        )
+        return bool(found)
+
     async def items(
         self, chat_id: UUID, viewer_id: UUID, first: int, before_position: int | None = None
     ) -> list[ChatItem]:

@@ -48,7 +48,7 @@ SendMessageResult = Annotated[
 ]
 MarkReadResult = Annotated[ChatRead | InvalidInput | NotFound, strawberry.union("MarkReadResult")]
 TypingResult = Annotated[
-    TypingSent | InvalidInput | NotFound | RateLimited, strawberry.union("TypingResult")
+    TypingSent | InvalidInput | NotFound | Blocked | RateLimited, strawberry.union("TypingResult")
 ]
 ChatsResult = Annotated[ChatPage | InvalidInput, strawberry.union("ChatsResult")]
 MessagesResult = Annotated[

@@ -34,6 +34,8 @@ CLIENT_ID_MAX_CHARS = 64
 Announce = Callable[[UUID, UUID, UUID, float], Awaitable[None]]
 # (chat, user) -> the other party of the chat, None if the user is not one.
 PeerOf = Callable[[UUID, UUID], Awaitable[UUID | None]]
+# (a, b) -> either blocks the other (the blocklist's read model: typing writes nothing).
+BlockedBetween = Callable[[UUID, UUID], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,18 @@ class ChatService:
     """Messages, read markers and entries of the conversations between pairs of users."""
 
     def __init__(
-        self, store: AggregateStore, clock: Clock, announce: Announce, peer_of: PeerOf
+        self,
+        store: AggregateStore,
+        clock: Clock,
+        announce: Announce,
+        peer_of: PeerOf,
+        blocked: BlockedBetween,
     ) -> None:
         self.store = store
         self.clock = clock
         self._announce = announce
         self._peer_of = peer_of
+        self._blocked = blocked
 
     async def send(
         self, sender_id: UUID, recipient_id: UUID, text: str, client_message_id: str
@@ -177,9 +185,12 @@ class ChatService:
 
     async def typing(self, user_id: UUID, chat_id: UUID) -> UUID:
         """Tell the other party that the user is typing (live only: nothing is written);
-        the peer's id. ChatNotFoundError unless the user is a party of the chat."""
+        the peer's id. ChatNotFoundError unless the user is a party of the chat;
+        ChatBlockedError if either blocks the other."""
         peer_id = await self._peer_of(chat_id, user_id)
         if peer_id is None:
             raise ChatNotFoundError(f"no chat {chat_id}")
+        if await self._blocked(user_id, peer_id):
+            raise ChatBlockedError()
         await self._announce(peer_id, chat_id, user_id, self.clock.now())
         return peer_id

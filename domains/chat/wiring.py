@@ -43,7 +43,8 @@ def entry_policies(chat: ChatService) -> list[EntryPolicy]:
 
 def wire(core: Core, notification: NotificationServices) -> Parts[ChatServices]:
     queries = ChatQueries(core.pool)
-    chat = ChatService(core.store, core.clock, partial(announce_typing, core.pool), queries.peer_of)
+    announce = partial(announce_typing, core.pool)
+    chat = ChatService(core.store, core.clock, announce, queries.peer_of, queries.blocked_between)
     settings = core.settings
     policies: list[Policy] = [
         *entry_policies(chat),

@@ -24,7 +24,8 @@ MARK_READ = (
 )
 TYPING = (
     "mutation($chat: String!) { typing(chatId: $chat) { __typename"
-    " ... on TypingSent { chatId } ... on InvalidInput { field } ... on NotFound { message } } }"
+    " ... on TypingSent { chatId } ... on InvalidInput { field } ... on NotFound { message }"
+    " ... on Blocked { message } } }"
 )
 CHATS = (
     "query($first: Int!, $after: String) { chats(first: $first, after: $after) { __typename"

@@ -150,10 +150,18 @@ async def test_typing_reaches_the_peer_and_is_never_in_the_log(api, pg) -> None:
 
 async def test_a_block_closes_the_chat_both_ways(api, pg) -> None:
     alice, bob = await person(api, "alice"), await person(api, "bob")
-    await send(api, alice, bob, "before", "b0")
+    chat_id = (await send(api, alice, bob, "before", "b0"))["item"]["chatId"]
+    await chats_until(api, bob, lambda p: p["chats"])
     assert (await gql(api, bob, BLOCK, id=alice.user_id))["__typename"] == "UserBlocked"
     before = await settled_events(pg)
     for sender, peer in ((alice, bob), (bob, alice)):
         refused = await send(api, sender, peer, "after", f"after-{sender.uid}")
         assert refused["__typename"] == "Blocked", refused
     assert await events_in_log(pg) == before
+    for typist in (alice, bob):  # once the blocklist's read model has the block
+        for _ in range(100):
+            typing = await gql(api, typist, TYPING, chat=chat_id)
+            if typing["__typename"] == "Blocked":
+                break
+            await asyncio.sleep(0.05)
+        assert typing["__typename"] == "Blocked", typing
