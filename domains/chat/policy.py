@@ -102,6 +102,11 @@ def welcome_senders(configured: Sequence[str]) -> list[UUID]:
     return senders
 
 
+# A policy follows the log from its start when first deployed: users who signed up longer
+# ago than this are not greeted then (a greeting belongs to the sign-up).
+WELCOME_WINDOW_SECONDS = 7 * 24 * 3600
+
+
 class WelcomePolicy:
     """On sign-up, the configured streamers greet the new user: their chats start at once.
     One greeting per (streamer, user): its client message id is derived from the user."""
@@ -117,6 +122,8 @@ class WelcomePolicy:
 
     async def handle(self, event: Any, position: int) -> None:
         user_id = event.originator_id
+        if self.chat.clock.now() - event.timestamp.timestamp() > WELCOME_WINDOW_SECONDS:
+            return
         for sender_id in self.senders:
             if sender_id == user_id:
                 continue

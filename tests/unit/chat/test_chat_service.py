@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from uuid import UUID, uuid4
 
 import pytest
@@ -17,7 +19,13 @@ from domains.chat.aggregate import (
 )
 from domains.chat.changes import ChatChanged
 from domains.chat.masking import MASK
-from domains.chat.policy import GIFT_ENTRY, EntryPolicy, EntrySpec, welcome_senders
+from domains.chat.policy import (
+    GIFT_ENTRY,
+    EntryPolicy,
+    EntrySpec,
+    WelcomePolicy,
+    welcome_senders,
+)
 from domains.profile.aggregate import user_id_of
 from domains.profile.service import UserNotFoundError
 from eventlog.text import InvalidTextError
@@ -127,3 +135,14 @@ async def test_an_entry_policy_shows_another_domains_event_in_the_chat(olo: Olo)
     for _ in range(2):  # a replay adds nothing
         await policy.handle({"id": "g-1"}, 1)
     assert await _topics(olo, entry_id_of("gift/g-1")) == ["olo.chat:Entry.Added"]
+
+
+async def test_the_greeting_is_for_a_sign_up_not_for_users_of_long_ago(olo: Olo) -> None:
+    bella, old, new = await _users(olo, "bella", "old-user", "new-user")
+    policy = WelcomePolicy(olo.services.chat, ["bella"], "Hi!")
+    now = datetime.now(UTC)
+    for user, at in ((old, now - timedelta(days=30)), (new, now)):
+        await policy.handle(SimpleNamespace(originator_id=user, timestamp=at), 1)
+        await policy.handle(SimpleNamespace(originator_id=user, timestamp=at), 1)  # a replay
+    assert await _topics(olo, message_id_of(bella, f"welcome/{old}")) == []
+    assert await _topics(olo, message_id_of(bella, f"welcome/{new}")) == ["olo.chat:Message.Sent"]
