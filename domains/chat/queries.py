@@ -116,6 +116,15 @@ class ChatQueries:
         )
         return peer
 
+    async def peer_read_position(self, chat_id: UUID, viewer_id: UUID) -> int:
+        """How far the other party has read the chat (a log position; 0: nothing)."""
+        position = await self.pool.fetchval(
+            "SELECT read_position FROM chat_members WHERE chat_id = $1 AND user_id <> $2",
+            chat_id,
+            viewer_id,
+        )
+        return int(position or 0)
+
     async def blocked_between(self, a: UUID, b: UUID) -> bool:
         """Either user blocks the other, as the blocklist's read model has it."""
         found = await self.pool.fetchval(

@@ -64,6 +64,10 @@ CHAT_ERRORS: ErrorResults = {
 
 Ctx = Info[Context[ChatServices], None]
 
+RESYNC_EVENT = ChatMessageEvent(
+    type="resync", chat_id=strawberry.ID(""), actor_id=strawberry.ID(""), at=0.0, position=-1
+)
+
 
 def _first(first: int) -> InvalidInput | None:
     if not 1 <= first <= PAGE_MAX:
@@ -121,6 +125,7 @@ class ChatQuery:
         return MessagePage(
             items=[item_view(r) for r in page],
             next_cursor=str(page[-1].position) if len(rows) > first else None,
+            peer_read_position=await queries.peer_read_position(chat, viewer.user_id),
         )
 
 
@@ -179,7 +184,8 @@ class ChatSubscription:
         stream = info.context.hub.subscribe(CHAT_CHANNEL, str(viewer.user_id))
         try:
             async for change in stream:
-                if change is RESYNC:
+                if change is RESYNC:  # the hub lost its connection a moment
+                    yield RESYNC_EVENT
                     continue
                 event = await _event(info, ChatChanged.from_json(change.data), viewer.user_id)
                 if event is not None:

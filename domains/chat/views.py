@@ -54,10 +54,14 @@ class ChatPage:
     unread_total: int
 
 
-@strawberry.type(description="A page of a chat's items, newest first.")
+@strawberry.type(
+    description="A page of a chat's items, newest first; `peerReadPosition`: the other party "
+    "has read your messages up to this position (0: none)."
+)
 class MessagePage:
     items: list[ChatItemView]
     next_cursor: str | None
+    peer_read_position: int
 
 
 @strawberry.type(
@@ -84,7 +88,8 @@ class TypingSent:
 @strawberry.type(
     description="A change of one of your chats: `message` and `entry` (with `item`), `read` "
     "(`actorId` read up to `upToMessageId`), `typing` (`actorId` is typing; live only, "
-    "position 0)."
+    "position 0), `resync` (changes may have been missed: read `chats` and `messages` again; "
+    "no chat, position -1)."
 )
 class ChatMessageEvent:
     type: str

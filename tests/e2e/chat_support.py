@@ -36,7 +36,7 @@ CHATS = (
 MESSAGES = (
     "query($chat: String!, $first: Int!, $before: String) {"
     " messages(chatId: $chat, first: $first, before: $before) { __typename"
-    f" ... on MessagePage {{ nextCursor items {{ {ITEM} }} }}"
+    f" ... on MessagePage {{ nextCursor peerReadPosition items {{ {ITEM} }} }}"
     " ... on InvalidInput { message field } ... on NotFound { message } } }"
 )
 CHAT_MESSAGES = (

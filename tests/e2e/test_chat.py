@@ -22,6 +22,8 @@ from chat_support import (
 )
 from graphql_client import subscribe
 
+from app import create_app
+
 BLOCK = "mutation($id: ID!) { block(userId: $id) { __typename } }"
 
 
@@ -78,6 +80,14 @@ async def test_mark_read_moves_unread_counts_and_sends_a_receipt(api, pg) -> Non
         assert read == {"__typename": "ChatRead", "chatId": chat_id, "upToMessageId": ids[1]}
         receipt = await next_chat_event(alices, "read")
     assert receipt["actorId"] == bob.user_id and receipt["upToMessageId"] == ids[1]
+    # opening the chat later, Alice sees how far Bob has read
+    for _ in range(100):
+        page = await gql(api, alice, MESSAGES, chat=chat_id, first=10)
+        if page["peerReadPosition"] > 0:
+            break
+        await asyncio.sleep(0.05)
+    read_up_to = {i["id"]: i["position"] <= page["peerReadPosition"] for i in page["items"]}
+    assert read_up_to == {ids[0]: True, ids[1]: True, ids[2]: False}
     page = await chats_until(api, bob, lambda p: p["unreadTotal"] == 2)
     unread = {c["peer"]["id"]: c["unread"] for c in page["chats"]}
     assert unread == {alice.user_id: 1, carol.user_id: 1}
@@ -165,3 +175,21 @@ async def test_a_block_closes_the_chat_both_ways(api, pg) -> None:
                 break
             await asyncio.sleep(0.05)
         assert typing["__typename"] == "Blocked", typing
+
+
+async def test_a_lost_listener_tells_the_stream_to_read_again(
+    settings, database_url, serve
+) -> None:
+    app = create_app(settings, database_url)
+    async with serve(app) as base:
+        alice, bob = await person(base, "alice"), await person(base, "bob")
+        async with subscribe(base, CHAT_MESSAGES, bob.token) as bobs:
+            await asyncio.sleep(0.2)
+            hub = app.state.olo.hub
+            assert hub._conn is not None
+            await hub._conn.close()  # the process's one LISTEN connection drops
+            resync = await next_chat_event(bobs, "resync")
+            assert resync["position"] == -1
+            await send(base, alice, bob, "after the gap", "g1")
+            got = await next_chat_event(bobs, "message")
+        assert got["item"]["text"] == "after the gap"
