@@ -24,6 +24,8 @@ from domains.billing import wiring as billing
 from domains.billing.services import BillingServices
 from domains.blocklist import wiring as blocklist
 from domains.blocklist.services import BlocklistServices
+from domains.chat import wiring as chat
+from domains.chat.services import ChatServices
 from domains.favorites import wiring as favorites
 from domains.favorites.services import FavoritesServices
 from domains.gallery import wiring as gallery
@@ -77,6 +79,7 @@ DOMAINS: tuple[Domain[Any], ...] = (
     notification.DOMAIN,
     favorites.DOMAIN,
     gift.DOMAIN,
+    chat.DOMAIN,
     gallery.DOMAIN,
 )
 
@@ -84,6 +87,7 @@ DOMAINS: tuple[Domain[Any], ...] = (
 @dataclass(frozen=True)
 class Services(
     GalleryServices,
+    ChatServices,
     GiftServices,
     FavoritesServices,
     NotificationServices,
@@ -112,6 +116,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         core, profile_parts.services, video_parts.services, notification_parts.services
     )
     gift_parts = gift.wire(core, notification_parts.services)
+    chat_parts = chat.wire(core, notification_parts.services)
     gallery_parts = gallery.wire(
         core, favorites_parts.services.favorites_queries, blocklist_parts.services.blocklist_queries
     )
@@ -125,6 +130,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         notification_parts,
         favorites_parts,
         gift_parts,
+        chat_parts,
         gallery_parts,
     ]
 

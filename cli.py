@@ -99,6 +99,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     uvloop.run(seed_tariffs(settings, url))
     if args.demo:
         uvloop.run(seed_demo(settings, url))
+        if "welcome_streamers" not in settings.model_fields_set:
+            settings.welcome_streamers = ["demo-bella"]  # a new demo user is greeted by Bella
         if "media_events" not in settings.model_fields_set:
             # The demo has no Agora project: the apps report joining the channel themselves.
             settings.media_events = "clients"

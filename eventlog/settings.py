@@ -29,6 +29,8 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "registerDevice": "20/minute",
     "addFavorite": "60/minute",  # favorites
     "sendGift": "60/minute",  # gift: a gift moves coins and notifies the streamer
+    "sendMessage": "60/minute",
+    "typing": "60/minute",
 }
 
 GOOGLE_ID_TOKEN_CERTS_URL = (
@@ -165,6 +167,11 @@ class Settings(BaseSettings):
     favorite_online_hours: float = Field(default=6.0, gt=0)
     suspend_after_blocks: int = Field(default=3, ge=1)
     suspend_window_hours: float = Field(default=24.0, gt=0)
+
+    # Chat (domains/chat): on sign-up these streamers (user ids, or the firebase uids they
+    # signed in with) greet the new user with this text, so those chats start at once.
+    welcome_streamers: list[str] = Field(default_factory=list)
+    welcome_greeting: str = "Hi! Welcome to olo. Write me any time, or call when I'm online."
 
     @property
     def push_providers(self) -> frozenset[str]:

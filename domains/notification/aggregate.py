@@ -29,6 +29,8 @@ class NotificationKind(StrEnum):
     RINGING_ENDED = "ringing_ended"
     FAVORITE_ONLINE = "favorite_online"  # a user you favorited came online (favorites)
     GIFT_RECEIVED = "gift_received"  # a streamer was sent a gift (gift domain)
+    # A chat message to someone offline; its pushes collapse per chat (the chat's id).
+    NEW_MESSAGE = "new_message"
 
 
 PUSH_ONLY = frozenset({NotificationKind.RINGING_ENDED})

@@ -75,9 +75,11 @@ def _push_of(kind: NotificationKind, call_id: str, payload: dict[str, str]) -> P
         NotificationKind.CALL_ENDED: ("Call ended", "Your call was ended"),
         NotificationKind.LOW_BALANCE: ("Low balance", "Top up to keep calling"),
         NotificationKind.GIFT_RECEIVED: ("New gift", "Someone sent you a gift"),
+        NotificationKind.NEW_MESSAGE: ("New message", "You have a new message"),
     }
     title, body = titles.get(kind, ("olo", ""))
-    return Push.alert(title, body, collapse_key=call_id or None, **payload)
+    collapse_key = call_id or payload.get("chat_id") or None  # a chat's pushes replace each other
+    return Push.alert(title, body, collapse_key=collapse_key, **payload)
 
 
 class Dispatcher:

@@ -28,6 +28,7 @@ from fixtures.event_topics import aggregate_classes, event_classes, stored_topic
 from domains.balance.aggregate import Account
 from domains.billing.aggregate import Schedule, Tariff
 from domains.blocklist.aggregate import Block
+from domains.chat.aggregate import Message, ReadMarker
 from domains.notification.aggregate import Notification, NotificationStatus, Preferences
 from domains.profile.aggregate import Device, Role, User
 from domains.video.aggregate import Call, CallStatus, EndReason
@@ -55,6 +56,8 @@ APPLIED: dict[str, typing.Callable[[Any, Any], bool]] = {
     Call.Ended.TOPIC: lambda a, e: a.end_reason is EndReason(e.reason),
     Line.Released.TOPIC: lambda a, e: a.call_id is None,
     Roulette.Exhausted.TOPIC: lambda a, e: a.status is RouletteStatus.EXHAUSTED,
+    Message.ContactMasked.TOPIC: lambda a, e: a.masked == e.kinds,
+    ReadMarker.Read.TOPIC: lambda a, e: e.up_to_message_id in a.up_to,
 }
 
 

@@ -46,6 +46,7 @@ def test_channels_and_read_models_derive_from_the_records() -> None:
         "olo_notifications",
         "olo_presence",
         "olo_gallery",
+        "olo_chat",
     }
     names = [p.name for p in app.projections()]
     assert len(names) == len(set(names))
