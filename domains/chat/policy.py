@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domains.chat.aggregate import ChatBlockedError, Message
 from domains.chat.service import ChatService
+from domains.gift.aggregate import GiftSend
 from domains.notification.aggregate import NotificationKind
 from domains.notification.service import NotificationService
 from domains.profile.aggregate import User, user_id_of
@@ -19,7 +20,7 @@ from domains.video.aggregate import Call, Side
 log = logging.getLogger(__name__)
 
 CALL_ENTRY = "call"
-GIFT_ENTRY = "gift"  # what the gift domain's policy adds (see wiring.py)
+GIFT_ENTRY = "gift"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,28 @@ def call_entries(chat: ChatService) -> EntryPolicy:
         )
 
     return EntryPolicy("chat.call_entries", frozenset({Call.Ended.TOPIC}), describe, chat)
+
+
+def gift_entries(chat: ChatService) -> EntryPolicy:
+    """Every gift sent is an entry in the pair's chat: the gift, and the call it was sent in;
+    the sender sees what it cost, the streamer what they earned."""
+
+    async def describe(event: Any) -> EntrySpec:
+        sent: GiftSend.Sent = event
+        data = {
+            "giftId": str(sent.gift_id),
+            "name": sent.name,
+            "imageUrl": sent.image_url,
+            "callId": str(sent.call_id) if sent.call_id else None,
+        }
+        private = {
+            sent.sender_id: {"side": "sender", "coins": sent.coins},
+            sent.recipient_id: {"side": "streamer", "coins": sent.streamer_coins},
+        }
+        key = f"gift/{sent.originator_id}"
+        return EntrySpec(key, sent.sender_id, sent.recipient_id, GIFT_ENTRY, data, private)
+
+    return EntryPolicy("chat.gift_entries", frozenset({GiftSend.Sent.TOPIC}), describe, chat)
 
 
 def welcome_senders(configured: Sequence[str]) -> list[UUID]:

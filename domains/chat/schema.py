@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from domains.blocklist.schema import SUSPENDED_ERRORS, Suspended
 from domains.chat.aggregate import ChatBlockedError, ChatNotFoundError, SelfChatError
 from domains.chat.changes import ChatChanged
 from domains.chat.projection import CHAT_CHANNEL
@@ -43,7 +44,7 @@ from eventlog.hub import RESYNC
 PAGE_MAX = 100
 
 SendMessageResult = Annotated[
-    MessageSent | InvalidInput | NotFound | Blocked | RateLimited,
+    MessageSent | InvalidInput | NotFound | Blocked | Suspended | RateLimited,
     strawberry.union("SendMessageResult"),
 ]
 MarkReadResult = Annotated[ChatRead | InvalidInput | NotFound, strawberry.union("MarkReadResult")]
@@ -60,6 +61,7 @@ CHAT_ERRORS: ErrorResults = {
     UserNotFoundError: lambda e: NotFound(message=f"there is no user {e}"),
     ChatBlockedError: lambda e: Blocked(message=str(e)),
     ChatNotFoundError: lambda e: NotFound(message="no such chat"),
+    **SUSPENDED_ERRORS,
 }
 
 Ctx = Info[Context[ChatServices], None]

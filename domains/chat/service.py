@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domains.blocklist.review import check_not_suspended
 from domains.blocklist.service import blocked_between
 from domains.chat.aggregate import (
     TEXT_MAX_CHARS,
@@ -112,6 +113,7 @@ class ChatService:
             existing = await tx.get(message_id_of(sender_id, client_message_id), Message)
             if existing is not None:
                 return _sent(existing, replayed=True)
+            await check_not_suspended(tx, sender_id)
             if not await _is_user(tx, recipient_id):
                 raise UserNotFoundError(str(recipient_id))
             if await blocked_between(tx, sender_id, recipient_id):

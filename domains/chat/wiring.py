@@ -2,10 +2,7 @@
 that start chats on sign-up, add call entries and notify offline recipients.
 
 Entries: each source of entries is one `EntryPolicy` (its topics, and how an event becomes an
-`EntrySpec`), listed in `entry_policies`. Calls are there; gifts are the integrator's to add
-once the gift domain (a layer below chat, built on its own branch) is merged: a `describe`
-of its gift-sent event answering `EntrySpec(f"gift/{gift id}", sender, streamer, GIFT_ENTRY,
-{...the gift...})`, as one more `EntryPolicy` in `entry_policies`."""
+`EntrySpec`), listed in `entry_policies`: calls and gifts."""
 
 from __future__ import annotations
 
@@ -16,6 +13,7 @@ from domains.chat.policy import (
     MessageNotificationPolicy,
     WelcomePolicy,
     call_entries,
+    gift_entries,
 )
 from domains.chat.projection import CHAT_CHANNEL, ChatProjection, announce_typing
 from domains.chat.queries import ChatQueries
@@ -37,8 +35,8 @@ DOMAIN: Domain[ChatServices] = Domain(
 
 
 def entry_policies(chat: ChatService) -> list[EntryPolicy]:
-    """The sources of entries in chats: calls (gifts: see the module's docstring)."""
-    return [call_entries(chat)]
+    """The sources of entries in chats: calls and gifts."""
+    return [call_entries(chat), gift_entries(chat)]
 
 
 def wire(core: Core, notification: NotificationServices) -> Parts[ChatServices]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from graphql_client import data_of, post, subscribe, token_for
 
 from app import Olo, create_app
@@ -157,7 +158,7 @@ async def online(world: CallWorld, who: Party) -> AsyncIterator[Any]:
         yield stream
 
 
-async def settled(olo: Olo, within: float = 10.0) -> None:
+async def settled(db: asyncpg.Pool | asyncpg.Connection, within: float = 10.0) -> None:
     """Every read model and reaction has applied the whole log, what reactions wrote in turn
     included (a block's favorites clean-up, a gift's notification): a count of events taken
     after this is not raced by them."""
@@ -167,7 +168,7 @@ async def settled(olo: Olo, within: float = 10.0) -> None:
         "(SELECT coalesce(min(position), 0) FROM olo_tracking)"
     )
     while True:
-        row = await olo.pool.fetchrow(query)
+        row = await db.fetchrow(query)
         assert row is not None
         head, lowest = row
         if lowest >= head:

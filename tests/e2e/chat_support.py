@@ -15,7 +15,7 @@ SEND = (
     " sendMessage(toUserId: $to, text: $text, clientMessageId: $cid) { __typename"
     f" ... on MessageSent {{ replayed masked item {{ {ITEM} }} }}"
     " ... on InvalidInput { message field } ... on NotFound { message }"
-    " ... on Blocked { message } ... on RateLimited { message } } }"
+    " ... on Blocked { message } ... on Suspended { message } ... on RateLimited { message } } }"
 )
 MARK_READ = (
     "mutation($chat: String!, $upTo: String!) { markRead(chatId: $chat, upToMessageId: $upTo)"

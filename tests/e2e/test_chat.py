@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from call_support import settled
 from chat_support import (
     CHAT_MESSAGES,
     MARK_READ,
@@ -193,3 +194,27 @@ async def test_a_lost_listener_tells_the_stream_to_read_again(
             await send(base, alice, bob, "after the gap", "g1")
             got = await next_chat_event(bobs, "message")
         assert got["item"]["text"] == "after the gap"
+
+
+ABUSE_BLOCK = (
+    "mutation($userId: ID!) {"
+    ' block(userId: $userId, reason: "threats", category: HARASSMENT) { __typename } }'
+)
+
+
+async def test_a_suspended_user_cannot_send_and_nothing_is_written(api, pg) -> None:
+    troll, victim = await person(api, "troll"), await person(api, "victim")
+    first = await send(api, troll, victim, "hi", "t1")
+    assert first["__typename"] == "MessageSent"
+    for uid in ("r1", "r2", "r3"):  # three distinct abuse blocks: suspended pending review
+        reporter = await person(api, uid)
+        blocked = await gql(api, reporter, ABUSE_BLOCK, userId=troll.user_id)
+        assert blocked["__typename"] == "UserBlocked"
+    await settled(pg)  # the blocks' own reactions are written before the count
+    before = await pg.fetchval("SELECT count(*) FROM eventlog_events")
+
+    refused = await send(api, troll, victim, "hello again", "t2")
+    assert refused["__typename"] == "Suspended", refused
+    assert await pg.fetchval("SELECT count(*) FROM eventlog_events") == before
+    replayed = await send(api, troll, victim, "hi", "t1")  # sent before: still answered
+    assert (replayed["__typename"], replayed["replayed"]) == ("MessageSent", True)

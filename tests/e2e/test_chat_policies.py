@@ -12,6 +12,7 @@ import pytest
 from call_support import HANG_UP, call_world, online
 from chat_support import CHATS, MESSAGES, Person, chats_until, gql, person, send
 from fakes.fcm import FakeFcm
+from gift_support import TEDDY, gift_world, send_gift
 from graphql_client import data_of, post
 from test_calls import connect
 
@@ -112,3 +113,29 @@ async def test_an_ended_call_is_an_entry_in_the_chat(settings, database_url, ser
         # an entry is no unread message
         page = await gql(world.base, caller, CHATS, first=5)
         assert page["unreadTotal"] == 0
+
+
+async def test_a_gift_is_an_entry_in_the_chat(settings, database_url, serve) -> None:
+    async with gift_world(settings, database_url, serve) as world:
+        sent = await send_gift(world, world.caller, world.streamer, TEDDY, "teddy-1")
+        assert sent["__typename"] == "GiftSent"
+        caller = Person("caller", world.caller.token, str(world.caller.user_id))
+        streamer = Person("streamer", world.streamer.token, str(world.streamer.user_id))
+        entries = {}
+        for who in (caller, streamer):
+            page = await chats_until(world.base, who, lambda p: p["chats"])
+            entries[who.uid] = page["chats"][0]["lastItem"]
+        shared = {
+            "giftId": TEDDY,
+            "name": "Teddy bear",
+            "imageUrl": "https://cdn.olo.app/gifts/teddy.png",
+            "callId": None,
+        }
+        assert entries["caller"]["entryKind"] == "gift"
+        assert entries["caller"]["data"] == {**shared, "side": "sender", "coins": 100}
+        assert entries["streamer"]["data"] == {**shared, "side": "streamer", "coins": 60}
+        # sent twice with the same key: still one entry
+        await send_gift(world, world.caller, world.streamer, TEDDY, "teddy-1")
+        await asyncio.sleep(0.3)
+        items = await gql(world.base, caller, MESSAGES, chat=entries["caller"]["chatId"], first=10)
+        assert [i["entryKind"] for i in items["items"]] == ["gift"]

@@ -248,7 +248,7 @@ async def test_bad_input_gets_a_typed_result_and_writes_nothing(
         fan = await make_party(world.olo, world.base, "fan", coins=1000)
         blocker = await make_party(world.olo, world.base, "blocker", coins=1000)
         await world.olo.services.blocklist.block(world.streamer.user_id, blocker.user_id)
-        await settled(world.olo)  # the block's own reactions are written before the count
+        await settled(world.olo.pool)  # the block's own reactions are written before the count
         stranger_call = str(uuid4())
         before = await pg.fetchval("SELECT count(*) FROM eventlog_events")
         streamer = world.streamer
