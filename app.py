@@ -32,6 +32,8 @@ from domains.gallery import wiring as gallery
 from domains.gallery.services import GalleryServices
 from domains.gift import wiring as gift
 from domains.gift.services import GiftServices
+from domains.interaction import wiring as interaction
+from domains.interaction.services import InteractionServices
 from domains.notification import wiring as notification
 from domains.notification.services import NotificationServices
 from domains.payment import wiring as payment
@@ -80,6 +82,7 @@ DOMAINS: tuple[Domain[Any], ...] = (
     favorites.DOMAIN,
     gift.DOMAIN,
     chat.DOMAIN,
+    interaction.DOMAIN,
     gallery.DOMAIN,
 )
 
@@ -87,6 +90,7 @@ DOMAINS: tuple[Domain[Any], ...] = (
 @dataclass(frozen=True)
 class Services(
     GalleryServices,
+    InteractionServices,
     ChatServices,
     GiftServices,
     FavoritesServices,
@@ -117,6 +121,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
     )
     gift_parts = gift.wire(core, notification_parts.services)
     chat_parts = chat.wire(core, notification_parts.services)
+    interaction_parts = interaction.wire(core, profile_parts.services)
     gallery_parts = gallery.wire(
         core, favorites_parts.services.favorites_queries, blocklist_parts.services.blocklist_queries
     )
@@ -131,6 +136,7 @@ def wire_domains(core: Core, verifier: ReceiptVerifier | None) -> list[Parts[Any
         favorites_parts,
         gift_parts,
         chat_parts,
+        interaction_parts,
         gallery_parts,
     ]
 

@@ -1,0 +1,1 @@
+"""Interactions: the history of each pair of users (calls, coins, gifts, messages)."""
