@@ -58,7 +58,7 @@ CREATE INDEX IF NOT EXISTS interaction_pairs_a ON interaction_pairs (user_a, las
 CREATE INDEX IF NOT EXISTS interaction_pairs_b ON interaction_pairs (user_b, last_contact, user_a);
 """
 
-# The counters a page adds, in the order of `_counters` below (the first two are the pair).
+# The counters a page adds (after the pair's ids and chat), in the order of `_counters` below.
 _ADDED = (
     "direct_calls direct_seconds roulette_calls roulette_seconds paid_calls "
     "call_spent_a call_spent_b call_earned_a call_earned_b gifts_a gifts_b "
@@ -98,17 +98,7 @@ ON CONFLICT (call_id) DO UPDATE SET connected_at = excluded.connected_at,
     caller_coins = excluded.caller_coins, streamer_coins = excluded.streamer_coins
 """
 
-_CALL_TOPICS = (
-    Call.Requested.TOPIC,
-    Call.Connected.TOPIC,
-    Call.Charged.TOPIC,
-    Call.Ended.TOPIC,
-    Call.Declined.TOPIC,
-    Call.Missed.TOPIC,
-    Call.Cancelled.TOPIC,
-)
-
-
+# Call events after the request: their call's parties come from the calls kept open.
 _LATER_CALL_EVENTS = (
     Call.Connected,
     Call.Charged,
@@ -117,6 +107,7 @@ _LATER_CALL_EVENTS = (
     Call.Missed,
     Call.Cancelled,
 )
+_CALL_TOPICS = (Call.Requested.TOPIC, *(c.TOPIC for c in _LATER_CALL_EVENTS))
 
 
 class InteractionProjection:
