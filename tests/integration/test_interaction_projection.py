@@ -156,3 +156,27 @@ async def test_the_batch_queries(olo: Olo, clock: ManualClock) -> None:
     assert found[p.bob].calls == 2 and found[p.cat].messages_sent == 1
     assert found[p.dan].calls == 0 and found[p.dan].last_contact is None
     assert found[p.dan].peer_id == p.dan and found[p.dan].viewer_id == p.ann
+
+
+async def test_paging_counterparts_with_the_same_last_contact_skips_and_repeats_none(
+    olo: Olo, clock: ManualClock
+) -> None:
+    runner = _runner(olo)
+    await runner.prepare()
+    profiles, chat = olo.services.profiles, olo.services.chat
+    me = await profiles.register("me")
+    others = [await profiles.register(f"peer-{i}") for i in range(7)]
+    for i, other in enumerate(others):  # the clock stands still: one last contact for all
+        if i % 2:
+            await chat.send(me, other, "hi", f"m{i}")
+        else:
+            await chat.send(other, me, "hi", f"m{i}")
+    await runner.catch_up()
+    queries = olo.services.interactions
+    seen: list[object] = []
+    page, cursor = await queries.pairs_of(me, 2)
+    seen += [i.peer_id for i in page]
+    while cursor is not None:
+        page, cursor = await queries.pairs_of(me, 2, cursor)
+        seen += [i.peer_id for i in page]
+    assert seen == sorted(others, reverse=True)  # ties broken by id, newest first
