@@ -250,19 +250,26 @@ class Olo:
         work = reader.run_alongside(self.hub.wakeup(CHANNEL), leadership.run())
         self._worker_task = asyncio.create_task(work, name="leadership")
 
+    async def stop_worker(self) -> None:
+        """Stop every job this process leads (their locks go back with them); the API goes
+        on. A worker still stopping after SLOW_STOP_SECONDS logs where its tasks wait."""
+        task, self._worker_task = self._worker_task, None
+        if task is None:
+            return
+        task.cancel()
+        if not (await asyncio.wait({task}, timeout=SLOW_STOP_SECONDS))[0]:
+            log.warning("the worker is still stopping after %s s", SLOW_STOP_SECONDS)
+            log_task_stacks()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the worker had failed")
+
     async def close(self) -> None:
         try:
-            if self._worker_task is not None:
-                self._worker_task.cancel()
-                if not (await asyncio.wait({self._worker_task}, timeout=SLOW_STOP_SECONDS))[0]:
-                    log.warning("the worker is still stopping after %s s", SLOW_STOP_SECONDS)
-                    log_task_stacks()
-                try:
-                    await self._worker_task
-                except asyncio.CancelledError:
-                    pass
-                except Exception:
-                    log.exception("the worker had failed")
+            await self.stop_worker()
         finally:
             for close in self.closers:
                 await close()

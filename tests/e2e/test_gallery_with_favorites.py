@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from favorites_support import ADD, NOTIFICATIONS, eventually
+from favorites_support import ADD, NOTIFICATIONS, eventually, listed_ids
 from gallery_support import GalleryWorld, gallery_world, id_of
 from graphql_client import subscribe
 
@@ -25,6 +25,9 @@ async def test_a_favorite_coming_online_notifies_the_follower_and_marks_the_card
         star = await world.person("star", streamer=True)
         added = await world.gql(fan, ADD, userId=id_of(star))
         assert added["addFavorite"]["__typename"] == "FavoriteAdded"
+        # Who follows the star is read from the favorites read model when the star comes
+        # online: the favorite must be in it first.
+        await listed_ids(world.base, fan.token, [id_of(star)])
 
         async with subscribe(world.base, NOTIFICATIONS, fan.token) as stream:
             await world.go_online(star)  # the first connection: the presence hook fires
