@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from eventlog.clock import Clock
+from eventlog.waiting import woken
 
 K = TypeVar("K")
 Job = Callable[[], Awaitable[None]]
@@ -48,10 +49,7 @@ class Alarms(Generic[K]):
             while True:
                 wakeup.clear()
                 await follow()
-                try:
-                    await asyncio.wait_for(wakeup.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
+                await woken(wakeup, 1.0)
         finally:
             timers.cancel()
             if self._tasks and self._drain_seconds > 0:

@@ -17,6 +17,7 @@ from eventsourcing.persistence import Mapper
 
 from eventlog.projection import Recorded, advance_tracking, read_page, tracked_position
 from eventlog.reader import LogReader
+from eventlog.waiting import woken
 
 
 class Policy(Protocol):
@@ -106,11 +107,8 @@ class PolicyRunner:
             wakeup.clear()
             while await self.run_page() > 0:
                 pass
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+            if await woken(wakeup, idle_seconds):
                 # A busy log notifies thousands of times a second: reading once per
                 # notification meant a transaction per handful of events. A short wait
                 # gathers them into one page.
                 await asyncio.sleep(gather_seconds)
-            except TimeoutError:
-                pass

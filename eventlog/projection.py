@@ -17,6 +17,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventlog.application import EVENTS_TABLE
 from eventlog.database import Connection, DdlOnce, SchemaConnection
 from eventlog.hub import change_payloads
+from eventlog.waiting import woken
 
 if TYPE_CHECKING:
     from eventlog.reader import LogReader
@@ -258,14 +259,11 @@ class ProjectionRunner:
         while True:
             wakeup.clear()
             await self.catch_up()
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=idle_seconds)
+            if await woken(wakeup, idle_seconds):
                 # A busy log notifies thousands of times a second: reading once per
                 # notification meant a transaction per handful of events. A short wait
                 # gathers them into one page.
                 await asyncio.sleep(gather_seconds)
-            except TimeoutError:
-                pass
 
 
 async def rebuild(

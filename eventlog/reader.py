@@ -26,6 +26,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventlog.application import EVENTS_TABLE
 from eventlog.followers import Backoff, FollowerHealth, first_unapplied
 from eventlog.projection import LOG_READS, LostTrackingError, Recorded
+from eventlog.waiting import woken
 
 log = logging.getLogger(__name__)
 
@@ -247,13 +248,10 @@ class LogReader:
                 await self.read_new_pages()
             except Exception:  # the jobs wait meanwhile; they are fed again once it reads
                 log.warning("the log reader could not read the log", exc_info=True)
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=self._idle)
+            if await woken(wakeup, self._idle):
                 # A busy log notifies thousands of times a second: a short wait gathers the
                 # notifications into one page.
                 await asyncio.sleep(self._gather)
-            except TimeoutError:
-                pass
 
     async def run_alongside(self, wakeup: asyncio.Event, work: Awaitable[None]) -> None:
         """Follow the log while `work` (this process's leadership of its jobs) runs."""
