@@ -97,7 +97,8 @@ UnblockResult = Annotated[
 ]
 
 
-def _user_id(value: str) -> UUID | InvalidInput:
+def parse_user_id(value: str) -> UUID | InvalidInput:
+    """A `userId` argument as an id, or the InvalidInput the app is shown."""
     return parse_uuid(value, "userId", "user id", message=f"userId {shown(value)} is not a user id")
 
 
@@ -154,7 +155,7 @@ class BlocklistMutation:
         category: BlockCategory | None = None,
     ) -> BlockResult:
         viewer = await info.context.viewer()
-        blocked_id = _user_id(user_id)
+        blocked_id = parse_user_id(user_id)
         if isinstance(blocked_id, InvalidInput):
             return blocked_id
         if limited := await info.context.rate_limited("block"):
@@ -169,7 +170,7 @@ class BlocklistMutation:
         self, info: Info[Context[BlocklistServices], None], user_id: strawberry.ID
     ) -> UnblockResult:
         viewer = await info.context.viewer()
-        blocked_id = _user_id(user_id)
+        blocked_id = parse_user_id(user_id)
         if isinstance(blocked_id, InvalidInput):
             return blocked_id
         unblocking = info.context.services.blocklist.unblock(viewer.user_id, blocked_id)

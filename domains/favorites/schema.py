@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
+from domains.blocklist.schema import parse_user_id
 from domains.favorites.aggregate import SelfFavoriteError
 from domains.favorites.queries import FavoriteCard as CardRow
 from domains.favorites.service import FavoriteBlockedError, FavoriteReceipt
@@ -22,9 +22,7 @@ from eventlog.api import (
     InvalidInput,
     NotFound,
     RateLimited,
-    parse_uuid,
     result_of,
-    shown,
 )
 
 
@@ -74,10 +72,6 @@ FAVORITES_ERRORS: ErrorResults = {
 }
 
 
-def _user_id(value: str) -> UUID | InvalidInput:
-    return parse_uuid(value, "userId", "user id", message=f"userId {shown(value)} is not a user id")
-
-
 def _card(r: CardRow) -> FavoriteCard:
     return FavoriteCard(
         id=strawberry.ID(str(r.user_id)),
@@ -125,7 +119,7 @@ class FavoritesMutation:
         self, info: Info[Context[FavoritesServices], None], user_id: strawberry.ID
     ) -> AddFavoriteResult:
         viewer = await info.context.viewer()
-        favorite_id = _user_id(user_id)
+        favorite_id = parse_user_id(user_id)
         if isinstance(favorite_id, InvalidInput):
             return favorite_id
         if limited := await info.context.rate_limited("addFavorite"):
@@ -144,7 +138,7 @@ class FavoritesMutation:
         self, info: Info[Context[FavoritesServices], None], user_id: strawberry.ID
     ) -> RemoveFavoriteResult:
         viewer = await info.context.viewer()
-        favorite_id = _user_id(user_id)
+        favorite_id = parse_user_id(user_id)
         if isinstance(favorite_id, InvalidInput):
             return favorite_id
         removing = info.context.services.favorites.remove(viewer.user_id, favorite_id)
