@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -48,14 +48,13 @@ from eventlog.api import Context, NotAuthenticatedError, Viewer
 from eventlog.application import CHANNEL, EventLog, open_event_log
 from eventlog.clock import Clock, SystemClock
 from eventlog.database import create_log_schema, create_pool, schema_lock
-from eventlog.followers import Backoff
 from eventlog.graphql_endpoint import GraphQLEndpoint
 from eventlog.graphql_execution import BoundedExecutionContext
 from eventlog.graphql_limits import BugLoggingSchema, QueryLimits
 from eventlog.http_limits import BodyLimit
 from eventlog.hub import StreamHub
 from eventlog.leadership import Leadership
-from eventlog.ops import log_task_stacks, ops_router, tune_garbage_collector
+from eventlog.ops import ops_router, tune_garbage_collector
 from eventlog.policy import PolicyRunner
 from eventlog.projection import Projection, ProjectionRunner, make_tables
 from eventlog.rates import RateLimits
@@ -64,10 +63,10 @@ from eventlog.settings import Settings
 from eventlog.store import EventStore
 from eventlog.websockets import ConnectionGate
 from eventlog.wiring import Closer, Core, Domain, LedJob, Parts, merged_services
+from eventlog.worker import Worker
 from eventlog.writer import GroupCommitWriter
 
 log = logging.getLogger("olo")
-SLOW_STOP_SECONDS = 10.0  # a worker still stopping after this logs where its tasks wait
 
 # Every domain, lowest layer first (adding a domain: its line here, in `Services` and in
 # `wire_domains`).
@@ -206,7 +205,7 @@ class Olo:
     closers: list[Closer] = field(default_factory=list)
     leadership: Leadership | None = None
     reader: LogReader | None = None
-    _worker_task: asyncio.Task[None] | None = None
+    _worker: Worker | None = None
 
     async def authenticate(self, token: str | None) -> Viewer:
         try:
@@ -224,48 +223,23 @@ class Olo:
     def start_worker(self) -> None:
         """Follow the log with every projection, policy and job this process leads, all fed
         by one reader of the log."""
-        leadership = Leadership(
-            self.database_url, poll_seconds=self.settings.leadership_poll_seconds
-        )
-        reader = LogReader(
+        worker = Worker(
+            self.settings,
+            self.database_url,
             self.pool,
             self.event_log.mapper,
-            page_size=self.settings.projection_page_size,
-            backoff=Backoff(
-                self.settings.follower_retry_seconds, self.settings.follower_retry_max_seconds
-            ),
+            self.hub,
+            self.runners,
+            self.jobs,
         )
-        self.reader = reader
-        for runner in self.runners:
-            name = (
-                runner.projection.name
-                if isinstance(runner, ProjectionRunner)
-                else runner.policy.name
-            )
-            leadership.add(name, _on_log(runner.follow, self.hub, reader))
-        for led in self.jobs:
-            run = _on_log(led.job.run, self.hub, reader)
-            leadership.add(led.job.name, run, group=led.group)
-        self.leadership = leadership
-        work = reader.run_alongside(self.hub.wakeup(CHANNEL), leadership.run())
-        self._worker_task = asyncio.create_task(work, name="leadership")
+        self.leadership, self.reader, self._worker = worker.leadership, worker.reader, worker
+        worker.start()
 
     async def stop_worker(self) -> None:
-        """Stop every job this process leads (their locks go back with them); the API goes
-        on. A worker still stopping after SLOW_STOP_SECONDS logs where its tasks wait."""
-        task, self._worker_task = self._worker_task, None
-        if task is None:
-            return
-        task.cancel()
-        if not (await asyncio.wait({task}, timeout=SLOW_STOP_SECONDS))[0]:
-            log.warning("the worker is still stopping after %s s", SLOW_STOP_SECONDS)
-            log_task_stacks()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            log.exception("the worker had failed")
+        """Stop every job this process leads (their locks go back with them); the API goes on."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.stop()
 
     async def close(self) -> None:
         try:
@@ -277,20 +251,6 @@ class Olo:
             await self.hub.stop()
             await self.pool.close()
             self.event_log.close()
-
-
-def _on_log(
-    follow: Callable[[asyncio.Event, LogReader], Awaitable[None]],
-    hub: StreamHub,
-    reader: LogReader,
-) -> Any:
-    """A led job that follows the log: fed by the process's reader, on its own while behind."""
-    wakeup = hub.wakeup(CHANNEL)
-
-    async def run() -> None:
-        await follow(wakeup, reader)
-
-    return run
 
 
 async def start(
