@@ -33,6 +33,10 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "typing": "60/minute",
 }
 
+# The timetable's jobs (name -> five-field crontab, UTC); `OLO_TIMETABLE` (JSON) overrides some
+# or all of them. A domain declaring a timetable job adds its line here.
+DEFAULT_TIMETABLE: dict[str, str] = {}
+
 GOOGLE_ID_TOKEN_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 )
@@ -92,6 +96,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0
     rate_limits: dict[str, str] = Field(default_factory=dict)  # over DEFAULT_RATE_LIMITS
     rate_limit_prefix: str = "olo"  # Redis keys (and budgets) are named under this
+
+    # The timetable: cron expressions by job name, over DEFAULT_TIMETABLE
+    timetable: dict[str, str] = Field(default_factory=dict)
 
     # Websockets (/graphql subscriptions)
     ws_max_connections: int = 20_000  # open at once in one API process
@@ -194,6 +201,13 @@ class Settings(BaseSettings):
         if self.firebase_auth_emulator_host is None:
             return DEV_EMULATOR_HOST if self.development else None
         return self.firebase_auth_emulator_host or None
+
+    def cron(self, job: str) -> str:
+        """The crontab expression `job` runs on (`OLO_TIMETABLE` over DEFAULT_TIMETABLE)."""
+        try:
+            return {**DEFAULT_TIMETABLE, **self.timetable}[job]
+        except KeyError:
+            raise KeyError(f"no cron expression for timetable job {job!r}") from None
 
     def check_production(self) -> None:
         """Refuse to serve production with development settings; a no-op in development.

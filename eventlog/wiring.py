@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
@@ -64,6 +65,19 @@ class LedJob:
 
 
 @dataclass(frozen=True)
+class TimetableJob:
+    """A plain async function the timetable (`timetable/`) runs on a cron schedule, in one
+    worker of all at a time. `cron` is a five-field crontab expression in UTC (domains take it
+    from `settings.cron(name)`, so `OLO_TIMETABLE` can move it); `run` is given the time the
+    run was due (a run caught up after a takeover gets the missed time). A run that raises is
+    recorded as failed and runs again at its next time."""
+
+    name: str
+    cron: str
+    run: Callable[[datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Parts(Generic[S]):
     """A domain's running pieces. `services` is the domain's own frozen record of typed
     services and queries (what resolvers, other domains, tests and tools call)."""
@@ -71,6 +85,7 @@ class Parts(Generic[S]):
     services: S
     policies: tuple[Policy, ...] = ()
     jobs: tuple[LedJob, ...] = ()
+    timetable: tuple[TimetableJob, ...] = ()
     closers: tuple[Closer, ...] = ()
 
 
